@@ -1,0 +1,183 @@
+"""Settings: a TOML file (``--config`` or ``MONITOR_CONFIG``) overridden by ``MONITOR_*`` variables.
+
+With no file at all the monitor runs on embedded defaults: the seed feeds in
+``seeds/``, the rules in ``rules/``, a SQLite store under ``data/``, and alerts
+to the console and to a local mail folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from monitor.notifiers.config import (
+    ChannelConfig,
+    ConsoleChannel,
+    DeliveryConfig,
+    DigestConfig,
+    FolderChannel,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///data/monitor.db"
+    retention_days: int = Field(90, ge=1)
+
+
+class FeedConfig(_Strict):
+    name: str
+    url: str
+    interval: int = Field(900, ge=10, description="seconds between polls (adapted within bounds)")
+    tags: list[str] = []
+    enabled: bool = True
+    backfill_hours: float | None = Field(
+        None, description="alert on entries this old on the first poll; None: the global default; -1: all"
+    )
+
+
+class FetchConfig(_Strict):
+    timeout: float = 20.0
+    connect_timeout: float = 10.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 20
+    per_host: int = 2
+    user_agent: str = "news-monitor/0.1 (+https://example.invalid/news-monitor)"
+    min_interval: int = 300
+    max_interval: int = 6 * 3600
+    backoff_max: int = 6 * 3600
+    backfill_hours: float = 48.0
+    failing_report_after: int = 24 * 3600  # seconds of continuous failure before a feed is flagged
+
+
+class RulesConfig(_Strict):
+    paths: list[Path] = [Path("rules")]
+    watch: bool = True
+
+
+class LoggingConfig(_Strict):
+    level: str = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+def _default_channels() -> dict[str, Any]:
+    return {"console": ConsoleChannel(), "mail-folder": FolderChannel(path=Path("data/mail"))}
+
+
+def _seed_feeds() -> list[FeedConfig]:
+    return [
+        FeedConfig(name="seed-rss", url="seeds/seed-feed.rss", interval=300, backfill_hours=-1),
+        FeedConfig(name="seed-atom", url="seeds/seed-feed.atom", interval=300, backfill_hours=-1),
+    ]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = Path("data")
+    timezone: str = "UTC"
+    templates_dir: Path | None = None
+    store: StoreConfig = StoreConfig()
+    feeds: list[FeedConfig] = Field(default_factory=_seed_feeds)
+    opml: Path | None = None
+    fetch: FetchConfig = FetchConfig()
+    rules: RulesConfig = RulesConfig()
+    channels: dict[str, ChannelConfig] = Field(default_factory=_default_channels)
+    default_channels: list[str] = []
+    digests: dict[str, DigestConfig] = {}
+    delivery: DeliveryConfig = DeliveryConfig()
+    storm_threshold: int = Field(10, ge=2, description="alerts for one rule within storm_window ...")
+    storm_window_minutes: int = Field(10, ge=1)
+    logging: LoggingConfig = LoggingConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        names = [f.name for f in self.feeds]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"feeds: duplicate feed name(s) {', '.join(dupes)}")
+        for name in self.default_channels:
+            if name not in self.channels:
+                raise ValueError(f"default_channels: unknown channel {name!r}")
+        for digest_name, digest in self.digests.items():
+            for name in digest.channels:
+                if name not in self.channels:
+                    raise ValueError(f"digests.{digest_name}.channels: unknown channel {name!r}")
+        return self
+
+    @property
+    def effective_default_channels(self) -> list[str]:
+        return list(self.default_channels) or list(self.channels)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, which is passed as init values.
+        return (env_settings, init_settings)
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and the problem."""
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read the config file (if any) and the environment; fail fast with a clear message."""
+    if path is None:
+        env_path = os.environ.get("MONITOR_CONFIG")
+        path = Path(env_path) if env_path else None
+    data: dict[str, Any] = {}
+    source = "defaults and environment"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    data.pop("config", None)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from exc
