@@ -42,7 +42,8 @@ class FeedConfig(_Strict):
     tags: list[str] = []
     enabled: bool = True
     backfill_hours: float | None = Field(
-        None, description="alert on entries this old on the first poll; None: the global default; -1: all"
+        None,
+        description="first poll: alert on entries this recent (-1: all; None: the fetch default)",
     )
 
 
@@ -101,7 +102,7 @@ class Settings(BaseSettings):
     default_channels: list[str] = []
     digests: dict[str, DigestConfig] = {}
     delivery: DeliveryConfig = DeliveryConfig()
-    storm_threshold: int = Field(10, ge=2, description="alerts for one rule within storm_window ...")
+    storm_threshold: int = Field(10, ge=2, description="more alerts than this for one rule ...")
     storm_window_minutes: int = Field(10, ge=1)
     logging: LoggingConfig = LoggingConfig()
 

@@ -83,4 +83,12 @@ class RulesReloaded:
     errors: tuple[str, ...] = ()
 
 
-Event = FeedPolled | ArticleDiscovered | RuleMatched | AlertQueued | AlertDelivered | AlertFailed | RulesReloaded
+Event = (
+    FeedPolled
+    | ArticleDiscovered
+    | RuleMatched
+    | AlertQueued
+    | AlertDelivered
+    | AlertFailed
+    | RulesReloaded
+)

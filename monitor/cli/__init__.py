@@ -1,4 +1,4 @@
-"""The ``monitor`` command line: one group, sub-commands grouped by the part of the pipeline they touch."""
+"""The ``monitor`` command line: one group, sub-commands grouped by pipeline stage."""
 
 from __future__ import annotations
 

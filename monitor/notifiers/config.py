@@ -7,9 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+DEFAULT_SUBJECT = (
+    "[{{ alert.rule.severity | upper }}] {{ alert.rule.title }}: {{ alert.article.title }}"
+)
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class ConsoleChannel(_Strict):
@@ -24,7 +28,7 @@ class FolderChannel(_Strict):
     path: Path = Path("mail")
     from_addr: str = Field("monitor@localhost", alias="from")
     to: list[str] = ["analysts@localhost"]
-    subject: str = "[{{ alert.rule.severity | upper }}] {{ alert.rule.title }}: {{ alert.article.title }}"
+    subject: str = DEFAULT_SUBJECT
 
 
 class EmailChannel(_Strict):
@@ -38,7 +42,7 @@ class EmailChannel(_Strict):
     to: list[str]
     cc: list[str] = []
     bcc: list[str] = []
-    subject: str = "[{{ alert.rule.severity | upper }}] {{ alert.rule.title }}: {{ alert.article.title }}"
+    subject: str = DEFAULT_SUBJECT
     timeout: float = 30.0
     ca_file: Path | None = None
 

@@ -63,6 +63,7 @@ MIGRATIONS: list[tuple[int, str]] = [
             article_id TEXT NOT NULL,
             rule_title TEXT NOT NULL,
             severity TEXT NOT NULL,
+            rule TEXT NOT NULL,
             hits TEXT NOT NULL,
             created_at TEXT NOT NULL,
             UNIQUE (rule_id, article_id)
