@@ -13,6 +13,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE feeds (
             name TEXT PRIMARY KEY,
             url TEXT NOT NULL,
+            configured_url TEXT NOT NULL,
             etag TEXT,
             last_modified TEXT,
             first_polled_at TEXT,
@@ -31,6 +32,7 @@ MIGRATIONS: list[tuple[int, str]] = [
             feed TEXT NOT NULL,
             title TEXT NOT NULL,
             link TEXT,
+            link_key TEXT,
             published_at TEXT NOT NULL,
             author TEXT,
             tags TEXT NOT NULL DEFAULT '[]',
@@ -40,9 +42,12 @@ MIGRATIONS: list[tuple[int, str]] = [
             content_html TEXT NOT NULL DEFAULT '',
             content_hash TEXT NOT NULL,
             first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
-        CREATE INDEX articles_first_seen ON articles (first_seen_at);
+        CREATE INDEX articles_last_seen ON articles (last_seen_at);
+        CREATE INDEX articles_link_key ON articles (link_key);
+        CREATE INDEX articles_feed_published ON articles (feed, published_at);
         CREATE TABLE article_sources (
             article_id TEXT NOT NULL,
             feed TEXT NOT NULL,
