@@ -104,6 +104,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
         """,
     ),
+    (
+        2,
+        # Held alerts (storm protection, cooldown) wait in digest_items until due_at.
+        """
+        ALTER TABLE digest_items ADD COLUMN due_at TEXT;
+        ALTER TABLE digest_items ADD COLUMN reason TEXT;
+        CREATE INDEX digest_items_pending ON digest_items (digest_id, digest, due_at);
+        CREATE INDEX outbox_alert ON outbox (alert_id);
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
