@@ -20,8 +20,9 @@ class FeedPolled:
     status: int | None  # HTTP status; None for local files or when no response came
     new_articles: int
     duration: float  # seconds
-    error: str | None = None
+    error: str | None = None  # may come with success: an ill-formed feed that still yielded entries
     not_modified: bool = False
+    failed: bool = False  # nothing usable was fetched; the feed backs off
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,184 @@
-"""(being written)"""
+"""``monitor run``, ``monitor poll --once``, ``monitor feeds list``, ``monitor alerts list``."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+
 import click
+
+from monitor.app import App, StartupError, configured_feeds
+from monitor.cli.common import config_options, settings_from, table, when
+from monitor.config import Settings
+from monitor.daemon import Daemon
+from monitor.notifiers import NotifierConfigError
+from monitor.store import open_database
+from monitor.store.alerts import recent_alerts
+from monitor.store.db import StoreError, from_db_time
+from monitor.store.feeds import list_feeds
+
+
+def _open_app(settings: Settings) -> App:
+    try:
+        return App.open(settings)
+    except (StartupError, StoreError, NotifierConfigError) as exc:
+        click.echo(f"monitor: cannot start: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.command()
+@config_options
+def run(config_path: str | None, log_level: str | None, log_format: str | None) -> None:
+    """Run the daemon: poll every feed on its schedule, match, alert, until SIGTERM/Ctrl-C."""
+    settings = settings_from(config_path, log_level, log_format)
+
+    async def main() -> int:
+        app = _open_app(settings)
+        try:
+            return await Daemon(app).run()
+        finally:
+            await app.aclose()
+
+    sys.exit(asyncio.run(main()))
+
+
+@click.command()
+@click.option("--once", is_flag=True, required=True, help="Poll every feed once, deliver, exit.")
+@config_options
+def poll(
+    once: bool, config_path: str | None, log_level: str | None, log_format: str | None
+) -> None:
+    """Run one cycle of every feed and deliver the immediate alerts (for cron and scripts).
+
+    Exits 0 when every feed was polled, 1 when some feed failed.
+    """
+    settings = settings_from(config_path, log_level, log_format)
+
+    async def main() -> int:
+        app = _open_app(settings)
+        try:
+            results = await app.poll_all()
+            app.housekeeping()
+            while await app.notifier.deliver_due():
+                pass
+        finally:
+            await app.aclose()
+        return 1 if any(r.failed for r in results) else 0
+
+    sys.exit(asyncio.run(main()))
+
+
+@click.group()
+def feeds() -> None:
+    """Inspect the configured feeds."""
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+@config_options
+def feeds_list(
+    as_json: bool, config_path: str | None, log_level: str | None, log_format: str | None
+) -> None:
+    """Each feed's health: last success, last error, failures, next poll."""
+    settings = settings_from(config_path, log_level, log_format)
+    configured = {f.name: f for f in configured_feeds(settings)}
+    db = open_database(settings.store.url)
+    try:
+        states = {s.name: s for s in list_feeds(db.conn)}
+    finally:
+        db.close()
+    rows = []
+    for name, feed in configured.items():
+        s = states.get(name)
+        rows.append(
+            {
+                "name": name,
+                "url": s.url if s else feed.url,
+                "last_success": when(s.last_success_at) if s else "never polled",
+                "status": s.last_status if s else None,
+                "failures": s.failures if s else 0,
+                "last_error": s.last_error if s else None,
+                "next_poll": when(s.next_poll_at) if s else "at start",
+                "articles": s.articles_seen if s else 0,
+            }
+        )
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    click.echo(
+        table(
+            ["FEED", "LAST SUCCESS", "STATUS", "FAILURES", "NEXT POLL", "ARTICLES", "LAST ERROR"],
+            [
+                [
+                    r["name"],
+                    r["last_success"],
+                    r["status"],
+                    r["failures"],
+                    r["next_poll"],
+                    r["articles"],
+                    _short(r["last_error"]),
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+@click.group()
+def alerts() -> None:
+    """Inspect recent alerts."""
+
+
+@alerts.command("list")
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alert.")
+@config_options
+def alerts_list(
+    limit: int,
+    as_json: bool,
+    config_path: str | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
+    """Recent alerts, newest first."""
+    settings = settings_from(config_path, log_level, log_format)
+    db = open_database(settings.store.url)
+    try:
+        rows = recent_alerts(db.conn, limit=limit)
+    finally:
+        db.close()
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(dict(r), ensure_ascii=False))
+        return
+    click.echo(
+        table(
+            ["CREATED", "SEVERITY", "RULE", "FEED", "TITLE", "ALERT"],
+            [
+                [
+                    when(from_db_time(r["created_at"])),
+                    r["severity"],
+                    r["rule_id"],
+                    r["feed"],
+                    _short(r["title"], 60),
+                    r["id"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+def _short(text: str | None, width: int = 70) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def register(main: click.Group) -> None:
     """Add this module's commands to the ``monitor`` group."""
+    for command in (run, poll, feeds, alerts):
+        main.add_command(command)

@@ -1,0 +1,128 @@
+"""Article → rule matches → alerts → outbox, one transaction per article.
+
+The pipeline is the only place where the stages meet; it publishes the typed
+events so that logging and counters stay out of the stages.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from monitor.bus import EventBus
+from monitor.events import AlertQueued, ArticleDiscovered, RuleMatched
+from monitor.models import Alert, Article, RuleMatch, alert_id
+from monitor.sources.identity import canonical_url
+from monitor.store import Database
+from monitor.store.alerts import insert_alert
+from monitor.store.articles import Seen, matched_rules, record_match, upsert_article
+
+log = logging.getLogger(__name__)
+
+
+class Matcher(Protocol):
+    """Anything that can match an article against the active rules (a compiled RuleSet)."""
+
+    def match(self, article: Article) -> list[RuleMatch]: ...
+
+
+Enqueue = Callable[[sqlite3.Connection, Alert, datetime], AlertQueued]
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one batch of a feed's articles produced."""
+
+    new: int = 0
+    changed: int = 0
+    alerts: list[AlertQueued] = field(default_factory=list)
+
+
+class Pipeline:
+    """Stores articles, matches new or changed ones, queues alerts for newly matching rules."""
+
+    def __init__(
+        self,
+        db: Database,
+        matcher: Callable[[], Matcher],
+        enqueue: Enqueue,
+        bus: EventBus,
+        *,
+        retention: timedelta,
+    ) -> None:
+        self._db = db
+        self._matcher = matcher  # called per batch: hot reload swaps the rule set between batches
+        self._enqueue = enqueue
+        self._bus = bus
+        self._retention = retention
+
+    def ingest(
+        self,
+        articles: Sequence[Article],
+        *,
+        now: datetime,
+        alert_after: datetime | None = None,
+    ) -> IngestResult:
+        """Store and match a feed's articles.
+
+        Articles published before ``alert_after`` (the backfill window on a feed's first poll) and
+        articles older than the retention period are stored and matched but raise no alert, so that
+        a new feed does not flood the analysts and a pruned story coming back is not news.
+        """
+        matcher = self._matcher()
+        result = IngestResult()
+        oldest_news = now - self._retention
+        for article in articles:
+            quiet = article.published < oldest_news or (
+                alert_after is not None and article.published < alert_after
+            )
+            events: list[object] = []
+            with self._db.transaction() as conn:
+                seen, stored_id = upsert_article(
+                    conn,
+                    article,
+                    link_key=canonical_url(article.link) if article.link else None,
+                    now=now,
+                )
+                if seen is Seen.KNOWN:
+                    continue
+                if stored_id != article.id:  # the same story under another id (same link)
+                    article = replace(article, id=stored_id)
+                if seen is Seen.NEW:
+                    result.new += 1
+                else:
+                    result.changed += 1
+                events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
+                already = matched_rules(conn, stored_id)
+                for match in matcher.match(article):
+                    record_match(
+                        conn,
+                        rule_id=match.rule.id,
+                        article_id=stored_id,
+                        content_hash=article.content_hash,
+                        hits=match.hits,
+                        now=now,
+                    )
+                    if match.rule.id in already:
+                        continue  # only a rule that newly matches raises an alert
+                    events.append(RuleMatched(article, match))
+                    if quiet:
+                        continue
+                    alert = Alert(
+                        id=alert_id(match.rule.id, stored_id),
+                        rule=match.rule,
+                        article=article,
+                        hits=match.hits,
+                        created_at=now,
+                    )
+                    if insert_alert(conn, alert):
+                        queued = self._enqueue(conn, alert, now)
+                        result.alerts.append(queued)
+                        events.append(queued)
+            for event in events:  # after commit: observers see what the store holds
+                self._bus.publish(event)
+        return result
