@@ -49,7 +49,7 @@ def load_ruleset(settings: Settings) -> LoadResult:
 
 
 class App:
-    """The running parts of one monitor instance; open with :meth:`open`, close with :meth:`aclose`."""
+    """The running parts of one monitor instance: :meth:`open` it, :meth:`aclose` it."""
 
     def __init__(self, settings: Settings, db: Database, ruleset: RuleSet, feeds: list[FeedConfig]):
         self.settings = settings

@@ -1,4 +1,4 @@
-"""The long-running daemon: an APScheduler job per feed, delivery, digests, hot reload, clean stop."""
+"""The daemon: an APScheduler job per feed, delivery, digests, hot reload, clean stop."""
 
 from __future__ import annotations
 

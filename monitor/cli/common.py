@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def config_options(func: F) -> F:
-    """``--config``, ``--log-level`` and ``--log-format``, for every command that runs the monitor."""
+    """``--config``, ``--log-level`` and ``--log-format``, for commands that read the config."""
     func = click.option(
         "--log-format",
         type=click.Choice(["text", "json"]),
