@@ -24,6 +24,7 @@ from monitor.notifiers.config import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT_ROOT / "seeds"
 
 
 class _Strict(BaseModel):
@@ -31,7 +32,7 @@ class _Strict(BaseModel):
 
 
 class StoreConfig(_Strict):
-    url: str = "sqlite:///data/monitor.db"
+    url: str | None = Field(None, description="sqlite:///PATH; default: DATA_DIR/monitor.db")
     retention_days: int = Field(90, ge=1)
 
 
@@ -63,7 +64,7 @@ class FetchConfig(_Strict):
 
 
 class RulesConfig(_Strict):
-    paths: list[Path] = [Path("rules")]
+    paths: list[Path] = [PROJECT_ROOT / "rules"]  # the starter rule set
     watch: bool = True
 
 
@@ -73,13 +74,13 @@ class LoggingConfig(_Strict):
 
 
 def _default_channels() -> dict[str, Any]:
-    return {"console": ConsoleChannel(), "mail-folder": FolderChannel(path=Path("data/mail"))}
+    return {"console": ConsoleChannel(), "mail-folder": FolderChannel(path=Path("mail"))}
 
 
 def _seed_feeds() -> list[FeedConfig]:
     return [
-        FeedConfig(name="seed-rss", url="seeds/seed-feed.rss", interval=300, backfill_hours=-1),
-        FeedConfig(name="seed-atom", url="seeds/seed-feed.atom", interval=300, backfill_hours=-1),
+        FeedConfig(name=f"seed-{kind}", url=str(SEEDS / f"seed-feed.{kind}"), backfill_hours=-1)
+        for kind in ("rss", "atom")
     ]
 
 
@@ -177,8 +178,49 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"config file not found: {path}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
-    data.pop("config", None)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from exc
+    return resolve_paths(settings, path.parent if path is not None else Path.cwd())
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url
+
+
+def resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Make relative paths absolute: the config file's folder is their base (else the cwd).
+
+    A folder channel's relative path and the default store live under ``data_dir``.
+    """
+
+    def absolute(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else (base / p).resolve()
+
+    data_dir = absolute(settings.data_dir)
+    store_url = settings.store.url or f"sqlite:///{data_dir / 'monitor.db'}"
+    if store_url.startswith("sqlite:///") and not Path(store_url[10:]).is_absolute():
+        store_url = f"sqlite:///{absolute(Path(store_url[10:]))}"
+    channels: dict[str, Any] = {}
+    for name, channel in settings.channels.items():
+        if isinstance(channel, FolderChannel) and not channel.path.is_absolute():
+            channel = channel.model_copy(update={"path": data_dir / channel.path})
+        channels[name] = channel
+    return settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "store": settings.store.model_copy(update={"url": store_url}),
+            "feeds": [
+                f.model_copy(update={"url": str(absolute(Path(f.url)))}) if _is_local(f.url) else f
+                for f in settings.feeds
+            ],
+            "opml": absolute(settings.opml) if settings.opml else None,
+            "rules": settings.rules.model_copy(
+                update={"paths": [absolute(p) for p in settings.rules.paths]}
+            ),
+            "templates_dir": absolute(settings.templates_dir) if settings.templates_dir else None,
+            "channels": channels,
+        }
+    )
