@@ -49,7 +49,7 @@ def load_ruleset(settings: Settings) -> LoadResult:
 
 
 class App:
-    """The running parts of one monitor instance: :meth:`open` it, :meth:`aclose` it."""
+    """The running parts of one monitor instance: ``async with App.open(settings) as app``."""
 
     def __init__(self, settings: Settings, db: Database, ruleset: RuleSet, feeds: list[FeedConfig]):
         self.settings = settings
@@ -125,7 +125,11 @@ class App:
             log.info("housekeeping: pruned %d articles older than the retention period", pruned)
         return pruned
 
-    async def aclose(self) -> None:
+    async def __aenter__(self) -> App:
+        await self.fetcher.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
         try:
             await self.notifier.aclose()
             await self.fetcher.aclose()

@@ -34,11 +34,8 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
     settings = settings_from(config_path, log_level, log_format)
 
     async def main() -> int:
-        app = _open_app(settings)
-        try:
+        async with _open_app(settings) as app:
             return await Daemon(app).run()
-        finally:
-            await app.aclose()
 
     sys.exit(asyncio.run(main()))
 
@@ -56,14 +53,11 @@ def poll(
     settings = settings_from(config_path, log_level, log_format)
 
     async def main() -> int:
-        app = _open_app(settings)
-        try:
+        async with _open_app(settings) as app:
             results = await app.poll_all()
             app.housekeeping()
             while await app.notifier.deliver_due():
                 pass
-        finally:
-            await app.aclose()
         return 1 if any(r.failed for r in results) else 0
 
     sys.exit(asyncio.run(main()))
