@@ -1,0 +1,113 @@
+"""HTML fragments from feeds → plain text for matching and for plain-text alerts.
+
+Rules match words, so markup must not split or glue them: entities are decoded,
+block elements become line breaks (paragraphs a blank line), runs of spaces
+collapse, and script/style bodies are dropped entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+# Their text is never shown to a reader.
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "math"})
+# A blank line before and after: separate paragraphs.
+_PARAGRAPH = frozenset(
+    {
+        "p", "div", "section", "article", "aside", "header", "footer", "main", "nav",
+        "blockquote", "pre", "figure", "figcaption", "table", "ul", "ol", "dl", "hr",
+        "h1", "h2", "h3", "h4", "h5", "h6", "address", "details", "summary", "form",
+        "fieldset",
+    }
+)  # fmt: skip
+# A line break before and after: lines within a paragraph.
+_LINE = frozenset({"li", "tr", "dt", "dd", "caption", "option", "thead", "tbody", "tfoot"})
+_CELL = frozenset({"td", "th"})
+_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "wbr"})
+
+_PARA_MARK = "\x00P"  # placeholders that survive whitespace collapsing
+_LINE_MARK = "\x00L"
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+        self._pre_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            if tag not in _VOID:
+                self._skip_depth += 1
+            return
+        self._boundary(tag)
+        if tag == "pre":
+            self._pre_depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/>, <p/>: a boundary but never an open element.
+        if tag not in _SKIP:
+            self._boundary(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+            return
+        if tag == "pre":
+            self._pre_depth = max(0, self._pre_depth - 1)
+        if tag not in _VOID:
+            self._boundary(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if self._pre_depth:
+            lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            self.parts.append(_LINE_MARK.join(_SPACES.sub(" ", line) for line in lines))
+        else:
+            self.parts.append(_SPACES.sub(" ", data))
+
+    def _boundary(self, tag: str) -> None:
+        if tag in _PARAGRAPH:
+            self.parts.append(_PARA_MARK)
+        elif tag in _LINE or tag == "br":
+            self.parts.append(_LINE_MARK)
+        elif tag in _CELL:
+            self.parts.append(" ")
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML fragment (or of plain text: it passes through tidied)."""
+    if not html:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return _layout("".join(parser.parts))
+
+
+def normalise_space(text: str) -> str:
+    """One line of text with single spaces: for titles, authors and tags."""
+    return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def _layout(raw: str) -> str:
+    text = raw.replace(_PARA_MARK, "\n\n").replace(_LINE_MARK, "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    blank = False
+    for line in lines:
+        if line:
+            if blank and out:
+                out.append("")
+            out.append(line)
+            blank = False
+        else:
+            blank = True
+    return "\n".join(out)
