@@ -1,0 +1,90 @@
+"""Where a new alert goes: the outbox (one row per channel), a digest, or a held summary.
+
+Called by the pipeline inside the transaction that stored the alert, so the alert and its
+deliveries commit together — nothing is lost between matching and sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from monitor.events import AlertQueued
+from monitor.models import Alert
+from monitor.store import digests, outbox
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def channels_for(alert: Alert, settings: Settings) -> tuple[str, ...]:
+    """The rule's ``notify:`` channels, else the default ones."""
+    return tuple(alert.rule.notify) or tuple(settings.effective_default_channels)
+
+
+def hold_for(
+    conn: sqlite3.Connection, alert: Alert, settings: Settings, now: datetime
+) -> tuple[str, datetime] | None:
+    """Why and until when an immediate alert must wait (None: send it now).
+
+    An alert joins its rule's open summary while there is one, so nothing overtakes it;
+    otherwise storm protection (more than ``storm_threshold`` alerts of the rule within
+    ``storm_window_minutes``) or the rule's ``cooldown`` since its last sent alert hold it.
+    """
+    rule = alert.rule
+    open_group = digests.pending_hold(conn, digests.hold_name(rule.id))
+    if open_group is not None:
+        due, reason = open_group
+        return reason, due
+    window = timedelta(minutes=settings.storm_window_minutes)
+    recent = digests.rule_alerts_since(conn, rule.id, since=now - window, exclude=alert.id) + 1
+    if recent > settings.storm_threshold:
+        return "storm", now + window
+    if rule.cooldown:
+        last = outbox.last_immediate_alert_at(conn, rule.id)
+        if last is not None and now - last < rule.cooldown:
+            return "cooldown", last + rule.cooldown
+    return None
+
+
+def enqueue_alert(
+    conn: sqlite3.Connection, alert: Alert, settings: Settings, now: datetime
+) -> AlertQueued:
+    """Write the alert's deliveries (idempotent: outbox ids derive from alert id + channel)."""
+    rule = alert.rule
+
+    def queued(channels: tuple[str, ...] = (), digest: str | None = None) -> AlertQueued:
+        return AlertQueued(
+            alert_id=alert.id,
+            rule_id=rule.id,
+            article_id=alert.article.id,
+            title=alert.article.title,
+            channels=channels,
+            digest=digest,
+        )
+
+    if rule.schedule != "immediate":
+        if rule.schedule in settings.digests:
+            digests.add_item(conn, digest=rule.schedule, alert_id=alert.id, now=now)
+            return queued(digest=rule.schedule)
+        log.warning(
+            "rule %s names digest %r, which is not configured: alert %s is sent immediately",
+            rule.id,
+            rule.schedule,
+            alert.id,
+        )
+    hold = hold_for(conn, alert, settings, now)
+    if hold is not None:
+        reason, due = hold
+        name = digests.hold_name(rule.id)
+        digests.add_item(conn, digest=name, alert_id=alert.id, now=now, due_at=due, reason=reason)
+        log.info("alert %s held (%s) for rule %s until %s", alert.id, reason, rule.id, due)
+        return queued(digest=name)
+    channels = channels_for(alert, settings)
+    for channel in channels:
+        outbox.enqueue(conn, channel=channel, now=now, alert_id=alert.id)
+    return queued(channels=channels)
