@@ -12,12 +12,17 @@ import click
 
 from monitor.bus import EventBus
 from monitor.cli.common import config_options, settings_from, table, when
+from monitor.config import Settings
 from monitor.notifiers import DeliveryError, Notifier, NotifierConfigError
 from monitor.store import Database, open_database, outbox
 from monitor.store.db import StoreError
 
 
-def _open_store(url: str) -> Database:
+def _open_store(settings: Settings) -> Database:
+    url = settings.store.url  # load_settings resolved it (default: DATA_DIR/monitor.db)
+    if url is None:
+        click.echo("monitor: no store configured (store.url)", err=True)
+        sys.exit(2)
     try:
         return open_database(url)
     except StoreError as exc:
@@ -47,7 +52,7 @@ def outbox_list(
 ) -> None:
     """Newest deliveries first, with their state, attempts and last error."""
     settings = settings_from(config_path, log_level, log_format)
-    db = _open_store(settings.store.url)
+    db = _open_store(settings)
     try:
         rows = outbox.list_rows(db.conn, status=status, limit=limit)
         counts = outbox.counts(db.conn)
@@ -111,7 +116,7 @@ def outbox_retry(
     if (row_id is None) == (not dead):
         raise click.UsageError("give either a row ID or --dead")
     settings = settings_from(config_path, log_level, log_format)
-    db = _open_store(settings.store.url)
+    db = _open_store(settings)
     now = datetime.now(UTC)
     try:
         with db.transaction() as conn:
@@ -140,7 +145,7 @@ def send_test(
 ) -> None:
     """Send a sample alert to CHANNEL now (not through the outbox) to check its settings."""
     settings = settings_from(config_path, log_level, log_format)
-    db = _open_store(settings.store.url)
+    db = _open_store(settings)
 
     async def main() -> int:
         try:
