@@ -1,0 +1,519 @@
+"""From rule and set specs to a :class:`RuleSet`, reporting every error and warning found.
+
+Errors (the rule set is refused): unknown or cyclic sets, duplicate ids or sets,
+query syntax, bad fields, unknown channels or digests, a query with no positive term.
+Warnings (legal but likely wrong): unused sets, duplicated entries, broad prefixes,
+rules without examples, lower-case operators.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from monitor.models import FIELDS, Rule
+from monitor.rules.common_words import COMMON_WORDS
+from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
+from monitor.rules.index import IndexBuilder
+from monitor.rules.nodes import (
+    CAnd,
+    CAtLeast,
+    CCount,
+    CField,
+    CFieldPositional,
+    CNear,
+    CNode,
+    CNot,
+    COr,
+    CSet,
+    CTerm,
+    Positional,
+)
+from monitor.rules.query import (
+    AndNode,
+    AtLeastNode,
+    FieldNode,
+    NearNode,
+    Node,
+    NotNode,
+    OrNode,
+    QueryError,
+    SetNode,
+    TermNode,
+    parse_query,
+)
+from monitor.rules.ruleset import CompiledRule, RuleSet
+from monitor.rules.spec import RuleSpec, SetSpec
+from monitor.rules.terms import Phrase, TermError, parse_phrase
+
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "er", "ers", "ion", "ions", "ly", "ies", "ied")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """A rule set, or None when there is any error; all errors and warnings either way."""
+
+    ruleset: RuleSet | None
+    errors: tuple[Diagnostic, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.ruleset is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SetEntry:
+    """One searchable entry of a set after nested sets are expanded."""
+
+    text: str
+    phrase: Phrase
+
+
+@dataclass(slots=True)
+class _Report:
+    errors: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def compile_rules(
+    sets: Sequence[SetSpec],
+    rules: Sequence[RuleSpec],
+    *,
+    channels: Collection[str] | None = None,
+    digests: Collection[str] | None = None,
+    lint: bool = True,
+) -> LoadResult:
+    """Compile specs into one indexed :class:`RuleSet`; never raises for bad input."""
+    report = _Report()
+    resolved, references = _resolve_sets(sets, report)
+    builder = IndexBuilder()
+    compiled: list[CompiledRule] = []
+    used_sets: set[str] = set()
+    seen_ids: dict[str, Located] = {}
+    for spec in rules:
+        if spec.id in seen_ids:
+            report.errors.append(
+                spec.where.error(
+                    f"duplicate rule id {spec.id} (also defined at {seen_ids[spec.id]}):"
+                    " rule ids must be unique across all files"
+                )
+            )
+            continue
+        seen_ids[spec.id] = spec.where
+        _check_delivery(spec, channels, digests, report)
+        compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report)
+        root = compiler.compile()
+        used_sets.update(compiler.used_sets)
+        if root is None:
+            continue
+        if lint and not spec.examples:
+            report.warnings.append(
+                spec.where.warning(
+                    f"rule {spec.id} has no examples: add examples: {{match: [...], no_match:"
+                    " [...]} so `monitor rules test` can check it"
+                )
+            )
+        compiled.append(CompiledRule(_rule_of(spec), root, spec.examples))
+    if lint:
+        _warn_unused_sets(sets, references, used_sets, report)
+    version = _version(sets, rules)
+    if report.errors:
+        return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
+    flat = {name: tuple(e.text for e in entries) for name, entries in resolved.items()}
+    ruleset = RuleSet(compiled, builder.build(), flat, version)
+    return LoadResult(ruleset, (), _sorted(report.warnings))
+
+
+def _sorted(diags: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(diags, key=lambda d: (d.path, d.line, d.column)))
+
+
+def _rule_of(spec: RuleSpec) -> Rule:
+    return Rule(
+        id=spec.id,
+        title=spec.title,
+        severity=spec.severity,
+        query=spec.query,
+        fields=spec.fields,
+        notify=spec.notify,
+        schedule=spec.schedule,
+        cooldown=spec.cooldown,
+        source=f"{spec.where.path}:{spec.where.line}",
+    )
+
+
+def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
+    """A short hash of what the rules mean (not of comments or file layout)."""
+    canonical = {
+        "sets": sorted((s.name, [e.text for e in s.entries]) for s in sets),
+        "rules": [
+            [
+                r.id,
+                r.title,
+                r.query,
+                r.severity,
+                list(r.fields),
+                list(r.notify),
+                r.schedule,
+                r.cooldown.total_seconds() if r.cooldown else None,
+            ]
+            for r in rules
+        ],
+    }
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _check_delivery(
+    spec: RuleSpec,
+    channels: Collection[str] | None,
+    digests: Collection[str] | None,
+    report: _Report,
+) -> None:
+    if channels is not None:
+        for i, name in enumerate(spec.notify):
+            if name not in channels:
+                where = spec.notify_where[i] if i < len(spec.notify_where) else spec.where
+                known = ", ".join(sorted(channels)) or "none configured"
+                report.errors.append(
+                    where.error(
+                        f"unknown channel {name}{did_you_mean(name, channels)}"
+                        f" (configured channels: {known})"
+                    )
+                )
+    if digests is not None and spec.schedule != "immediate" and spec.schedule not in digests:
+        known = ", ".join(sorted(digests)) or "none configured"
+        report.errors.append(
+            spec.schedule_where.error(
+                f"unknown digest {spec.schedule}{did_you_mean(spec.schedule, digests)}:"
+                f" schedule is immediate or a configured digest ({known})"
+            )
+        )
+
+
+# --------------------------------------------------------------------------- sets
+
+
+def _resolve_sets(
+    sets: Sequence[SetSpec], report: _Report
+) -> tuple[dict[str, tuple[SetEntry, ...]], dict[str, set[str]]]:
+    """Expand nested sets; return the flat entries per set and the references between sets."""
+    by_name: dict[str, SetSpec] = {}
+    for s in sets:
+        if s.name in by_name:
+            first = by_name[s.name]
+            report.errors.append(
+                s.where.error(
+                    f"duplicate set {s.name} (first defined under {first.kind}: at {first.where}):"
+                    " actor and keyword sets share one namespace; rename one"
+                )
+            )
+            continue
+        by_name[s.name] = s
+    direct: dict[str, list[SetEntry]] = {}
+    refs: dict[str, list[tuple[str, Located]]] = {}
+    for s in by_name.values():
+        entries: list[SetEntry] = []
+        links: list[tuple[str, Located]] = []
+        seen: dict[Phrase, str] = {}
+        for entry in s.entries:
+            text = entry.text.strip()
+            if text.startswith("@"):
+                name = text[1:]
+                if name not in by_name:
+                    report.errors.append(
+                        entry.where.error(
+                            f"unknown set @{name}{_suggest_set(name, by_name)} in set {s.name}"
+                        )
+                    )
+                else:
+                    links.append((name, entry.where))
+                continue
+            try:
+                phrase = _entry_phrase(text)
+            except TermError as exc:
+                report.errors.append(entry.where.error(f"in set {s.name}: {exc.message}"))
+                continue
+            if phrase in seen:
+                report.warnings.append(
+                    entry.where.warning(
+                        f"duplicated entry {text!r} in set {s.name} (same words as"
+                        f" {seen[phrase]!r}): remove one"
+                    )
+                )
+                continue
+            seen[phrase] = text
+            entries.append(SetEntry(text, phrase))
+            _warn_broad_prefix(phrase, text, entry.where, report)
+        direct[s.name] = entries
+        refs[s.name] = links
+    resolved: dict[str, tuple[SetEntry, ...]] = {}
+    reported_cycles: set[frozenset[str]] = set()
+
+    def expand(name: str, path: list[str]) -> tuple[SetEntry, ...]:
+        done = resolved.get(name)
+        if done is not None:
+            return done
+        out: dict[Phrase, SetEntry] = {e.phrase: e for e in direct[name]}
+        for target, where in refs[name]:
+            if target in path or target == name:
+                cycle = (
+                    [*path[path.index(target) :], name, target] if target in path else [name, name]
+                )
+                key = frozenset(cycle)
+                if key not in reported_cycles:
+                    reported_cycles.add(key)
+                    report.errors.append(
+                        where.error(
+                            "set cycle: "
+                            + " → ".join("@" + c for c in cycle)
+                            + ": a set cannot contain itself; remove one of these references"
+                        )
+                    )
+                continue
+            for e in expand(target, [*path, name]):
+                out.setdefault(e.phrase, e)
+        result = tuple(out.values())
+        resolved[name] = result
+        return result
+
+    for name in direct:
+        expand(name, [])
+    references = {name: {t for t, _ in links} for name, links in refs.items()}
+    return resolved, references
+
+
+def _entry_phrase(text: str) -> Phrase:
+    if text.startswith("{"):
+        if not text.endswith("}"):
+            raise TermError("unterminated {: an exact entry is written {Patriot}", 0)
+        inner = text[1:-1].strip()
+        if len(inner) >= 2 and inner[0] == inner[-1] == '"':
+            inner = inner[1:-1]
+        return parse_phrase(inner, exact=True)
+    return parse_phrase(text)
+
+
+def _warn_broad_prefix(phrase: Phrase, text: str, where: Located, report: _Report) -> None:
+    for word in phrase.words:
+        if not word.prefix or word.exact:
+            continue
+        p = word.text
+        others = sorted(
+            w
+            for w in COMMON_WORDS
+            if w.startswith(p) and w != p and w[len(p) :] not in _INFLECTIONS
+        )
+        if len(others) >= 2:
+            report.warnings.append(
+                where.warning(
+                    f"prefix {p}* also matches common words ({', '.join(others[:4])}):"
+                    " use a longer prefix or list the word forms"
+                )
+            )
+
+
+def _warn_unused_sets(
+    sets: Sequence[SetSpec], references: dict[str, set[str]], used: set[str], report: _Report
+) -> None:
+    reachable: set[str] = set()
+    todo = list(used)
+    while todo:
+        name = todo.pop()
+        if name in reachable:
+            continue
+        reachable.add(name)
+        todo.extend(references.get(name, ()))
+    reported: set[str] = set()
+    for s in sets:
+        if s.name not in reachable and s.name not in reported:
+            reported.add(s.name)
+            report.warnings.append(
+                s.where.warning(
+                    f"set {s.name} is never used by any rule: use @{s.name} or remove it"
+                )
+            )
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def term_weight(phrase: Phrase) -> float:
+    """A rough chance that the phrase occurs in an article: rarer phrases anchor rules."""
+    weights = []
+    for word in phrase.words:
+        w = 0.5 if word.text.lower() in COMMON_WORDS else 0.4 / max(len(word.text), 2)
+        if word.prefix:
+            w = min(1.0, w * (6 if len(word.text) <= 4 else 3))
+        weights.append(w)
+    return min(weights) * (0.3 ** (len(weights) - 1))
+
+
+@dataclass(slots=True)
+class _Compiled:
+    node: CNode
+    anchors: frozenset[int] | None  # None: can hold with no positive term occurring
+    weight: float  # estimated chance of being true
+
+
+class _RuleCompiler:
+    def __init__(
+        self,
+        spec: RuleSpec,
+        sets: dict[str, tuple[SetEntry, ...]],
+        builder: IndexBuilder,
+        index: int,
+        report: _Report,
+    ) -> None:
+        self.spec = spec
+        self.sets = sets
+        self.builder = builder
+        self.index = index
+        self.report = report
+        self.used_sets: set[str] = set()
+        self.failed = False
+        self.rule_mask = sum(1 << FIELDS.index(f) for f in spec.fields)
+
+    def error(self, message: str, start: int) -> None:
+        self.failed = True
+        self.report.errors.append(self.spec.query_where.error(f"{message}", start))
+
+    def compile(self) -> CNode | None:
+        try:
+            parsed = parse_query(self.spec.query)
+        except QueryError as exc:
+            self.error(exc.message, exc.start)
+            return None
+        for w in parsed.warnings:
+            self.report.warnings.append(self.spec.query_where.warning(w.message, w.start))
+        result = self.node(parsed.root, self.rule_mask)
+        if self.failed:
+            return None
+        if result.anchors is None:
+            self.error(
+                "this query can match an article that contains none of its terms (it only"
+                " excludes): add a term that must occur, e.g. drone* NOT exercise",
+                parsed.root.start,
+            )
+            return None
+        self.builder.anchor(self.index, result.anchors)
+        return result.node
+
+    def node(self, n: Node, fmask: int) -> _Compiled:
+        if isinstance(n, TermNode):
+            return self.term(n.phrase, n.text, None, fmask, n.text)
+        if isinstance(n, SetNode):
+            return self.set_ref(n, fmask)
+        if isinstance(n, FieldNode):
+            return self.field(n, fmask)
+        if isinstance(n, NotNode):
+            child = self.node(n.child, fmask)
+            return _Compiled(CNot(child.node), None, 1.0 - child.weight / 2)
+        if isinstance(n, OrNode):
+            kids = [self.node(c, fmask) for c in n.children]
+            anchors = _union([k.anchors for k in kids])
+            return _Compiled(
+                COr(tuple(k.node for k in kids)), anchors, min(1.0, sum(k.weight for k in kids))
+            )
+        if isinstance(n, AndNode):
+            kids = [self.node(c, fmask) for c in n.children]
+            order = sorted(kids, key=lambda k: k.weight)
+            anchored = [k for k in kids if k.anchors is not None]
+            anchors = None
+            if anchored:
+                anchors = min(anchored, key=lambda k: self.anchor_weight(k.anchors)).anchors
+            return _Compiled(
+                CAnd(tuple(k.node for k in kids), tuple(k.node for k in order)),
+                anchors,
+                min(k.weight for k in kids),
+            )
+        if isinstance(n, NearNode):
+            left, right = self.node(n.left, fmask), self.node(n.right, fmask)
+            assert isinstance(left.node, Positional) and isinstance(right.node, Positional)
+            pick = min((left, right), key=lambda k: self.anchor_weight(k.anchors))
+            return _Compiled(
+                CNear(left.node, right.node, n.distance, n.ordered),
+                pick.anchors,
+                min(left.weight, right.weight) / 2,
+            )
+        assert isinstance(n, AtLeastNode)
+        return self.atleast(n, fmask)
+
+    def term(
+        self, phrase: Phrase, text: str, set_name: str | None, fmask: int, label: str
+    ) -> _Compiled:
+        leaf = self.builder.leaf(phrase)
+        node = CTerm(leaf, fmask, text, set_name, label)
+        return _Compiled(node, frozenset((leaf,)), term_weight(phrase))
+
+    def set_ref(self, n: SetNode, fmask: int) -> _Compiled:
+        entries = self.sets.get(n.name)
+        if entries is None:
+            self.error(f"unknown set @{n.name}{_suggest_set(n.name, self.sets)}", n.start)
+            return _Compiled(CSet((), "@" + n.name), frozenset(), 0.0)
+        self.used_sets.add(n.name)
+        terms = [self.term(e.phrase, e.text, n.name, fmask, e.text) for e in entries]
+        nodes = tuple(t.node for t in terms)
+        assert all(isinstance(t, CTerm) for t in nodes)
+        return _Compiled(
+            CSet(nodes, "@" + n.name),  # type: ignore[arg-type]
+            _union([t.anchors for t in terms]) or frozenset(),
+            min(1.0, sum(t.weight for t in terms)),
+        )
+
+    def field(self, n: FieldNode, fmask: int) -> _Compiled:
+        bit = 1 << FIELDS.index(n.field)
+        if not bit & self.rule_mask:
+            self.error(
+                f"{n.field}: is not searched by this rule (fields: {', '.join(self.spec.fields)}):"
+                f" add {n.field} to fields or drop the restriction",
+                n.start,
+            )
+        child = self.node(n.child, bit & fmask)
+        if isinstance(child.node, Positional):
+            wrapped: CNode = CFieldPositional(child.node, n.field)
+        else:
+            wrapped = CField(child.node, n.field)
+        return _Compiled(wrapped, child.anchors, child.weight)
+
+    def atleast(self, n: AtLeastNode, fmask: int) -> _Compiled:
+        kids = [self.node(c, fmask) for c in n.children]
+        if len(kids) == 1:
+            only = kids[0]
+            assert isinstance(only.node, Positional)
+            return _Compiled(CCount(n.n, only.node), only.anchors, only.weight / n.n)
+        anchored = sorted(
+            (k for k in kids if k.anchors is not None), key=lambda k: self.anchor_weight(k.anchors)
+        )
+        unanchored = len(kids) - len(anchored)
+        must = n.n - unanchored  # at least this many anchored operands hold in any match
+        anchors: frozenset[int] | None = None
+        if must > 0:
+            # If `must` of the anchored operands hold, one of any (len - must + 1) of them does.
+            chosen = anchored[: len(anchored) - must + 1]
+            anchors = _union([k.anchors for k in chosen])
+        weight = min(1.0, sorted(k.weight for k in kids)[n.n - 1] * len(kids))
+        return _Compiled(CAtLeast(n.n, tuple(k.node for k in kids)), anchors, weight)
+
+    def anchor_weight(self, anchors: frozenset[int] | None) -> float:
+        if anchors is None:
+            return float("inf")
+        phrases = self.builder.phrases
+        return sum(term_weight(phrases[leaf]) for leaf in anchors)
+
+
+def _suggest_set(name: str, known: Collection[str]) -> str:
+    return did_you_mean("@" + name, ["@" + k for k in known])
+
+
+def _union(parts: Sequence[frozenset[int] | None]) -> frozenset[int] | None:
+    if any(p is None for p in parts):
+        return None
+    out: set[int] = set()
+    for p in parts:
+        assert p is not None
+        out.update(p)
+    return frozenset(out)

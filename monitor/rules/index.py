@@ -1,0 +1,180 @@
+"""One index over every phrase of every rule, so an article is read once, not once per rule.
+
+As in Lucene's Monitor (Luwak) and the Elasticsearch percolator: each article field
+is tokenized once; each distinct word is looked up once (exact form, folded form,
+and its prefixes) to get the word patterns it satisfies; a token trie built from all
+phrases turns those into phrase occurrences; and each rule is indexed under a rare
+set of phrases one of which must occur, so only candidate rules are evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.models import FIELDS, Article
+from monitor.rules.nodes import Occurrences
+from monitor.rules.terms import Phrase, WordPattern
+from monitor.rules.tokenize import exact_form, fold, scan
+
+_CACHE_LIMIT = 500_000  # distinct raw words remembered before the word cache is reset
+
+
+class _TrieNode:
+    __slots__ = ("children", "leaves")
+
+    def __init__(self) -> None:
+        self.children: dict[int, _TrieNode] = {}
+        self.leaves: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    phrases: int
+    word_patterns: int
+    trie_nodes: int
+    postings: int
+
+
+class IndexBuilder:
+    """Collects phrases (as leaf ids) and the rules' anchor sets, then builds an :class:`Index`."""
+
+    def __init__(self) -> None:
+        self.leaf_ids: dict[Phrase, int] = {}
+        self.phrases: list[Phrase] = []
+        self._anchors: list[tuple[int, frozenset[int]]] = []
+
+    def leaf(self, phrase: Phrase) -> int:
+        """The id of a phrase, shared by every rule that uses it."""
+        found = self.leaf_ids.get(phrase)
+        if found is None:
+            found = self.leaf_ids[phrase] = len(self.phrases)
+            self.phrases.append(phrase)
+        return found
+
+    def anchor(self, rule_index: int, leaves: frozenset[int]) -> None:
+        """Rule ``rule_index`` can only match an article in which one of ``leaves`` occurs."""
+        self._anchors.append((rule_index, leaves))
+
+    def build(self) -> Index:
+        pattern_ids: dict[WordPattern, int] = {}
+        root = _TrieNode()
+        nodes = 1
+        for leaf, phrase in enumerate(self.phrases):
+            node = root
+            for word in phrase.words:
+                pid = pattern_ids.setdefault(word, len(pattern_ids))
+                child = node.children.get(pid)
+                if child is None:
+                    child = node.children[pid] = _TrieNode()
+                    nodes += 1
+                node = child
+            node.leaves = (*node.leaves, leaf)
+        postings: dict[int, list[int]] = {}
+        for rule_index, leaves in self._anchors:
+            for leaf in leaves:
+                postings.setdefault(leaf, []).append(rule_index)
+        return Index(
+            pattern_ids,
+            root.children,
+            {leaf: tuple(rules) for leaf, rules in postings.items()},
+            len(self.phrases),
+            nodes,
+        )
+
+
+class Index:
+    """Finds phrase occurrences in an article and the rules worth evaluating on it."""
+
+    def __init__(
+        self,
+        pattern_ids: dict[WordPattern, int],
+        roots: dict[int, _TrieNode],
+        postings: dict[int, tuple[int, ...]],
+        phrase_count: int,
+        trie_nodes: int,
+    ) -> None:
+        self._roots = roots
+        self._postings = postings
+        self._words: dict[tuple[str, bool], int] = {}
+        self._prefixes: dict[tuple[str, bool], int] = {}
+        for pattern, pid in pattern_ids.items():
+            table = self._prefixes if pattern.prefix else self._words
+            table[(pattern.text, pattern.exact)] = pid
+        self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
+        self._cache: dict[str | bytes, tuple[int, ...]] = {}
+        self.stats = IndexStats(
+            phrase_count, len(pattern_ids), trie_nodes, sum(len(p) for p in postings.values())
+        )
+
+    def _patterns_of(self, raw: str | bytes) -> tuple[int, ...]:
+        """Ids of every word pattern that the article word ``raw`` satisfies."""
+        exact = exact_form(raw)
+        folded = fold(exact)
+        found: list[int] = []
+        words, prefixes = self._words, self._prefixes
+        for form, is_exact in ((folded, False), (exact, True)):
+            pid = words.get((form, is_exact))
+            if pid is not None:
+                found.append(pid)
+            if prefixes:
+                for k in range(3, min(len(form), self._longest_prefix) + 1):
+                    pid = prefixes.get((form[:k], is_exact))
+                    if pid is not None:
+                        found.append(pid)
+        result = tuple(found)
+        cache = self._cache
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[raw] = result
+        return result
+
+    def occurrences(
+        self, article: Article, fields: Iterable[int] = range(len(FIELDS))
+    ) -> Occurrences:
+        """Where each phrase occurs in the article's fields (by field index)."""
+        occ = Occurrences()
+        add = occ.add
+        get = self._cache.get
+        roots = self._roots
+        for fi in fields:
+            text = article.text(FIELDS[fi])
+            if not text:
+                continue
+            words = scan(text)
+            pats = [get(w) for w in words]
+            n = len(words)
+            for i in range(n):
+                p = pats[i]
+                if p is None:
+                    p = pats[i] = self._patterns_of(words[i])
+                if not p:
+                    continue
+                for pid in p:
+                    node = roots.get(pid)
+                    if node is None:
+                        continue
+                    stack = [(node, i)]
+                    while stack:
+                        node, j = stack.pop()
+                        for leaf in node.leaves:
+                            add(leaf, fi, i, j + 1)
+                        if node.children and j + 1 < n:
+                            nxt = pats[j + 1]
+                            if nxt is None:
+                                nxt = pats[j + 1] = self._patterns_of(words[j + 1])
+                            for q in nxt:
+                                child = node.children.get(q)
+                                if child is not None:
+                                    stack.append((child, j + 1))
+        return occ
+
+    def candidates(self, occ: Occurrences) -> list[int]:
+        """Indexes of the rules one of whose anchor phrases occurs, in rule order."""
+        postings = self._postings
+        found: set[int] = set()
+        for leaf in occ.masks:
+            rules = postings.get(leaf)
+            if rules is not None:
+                found.update(rules)
+        return sorted(found)

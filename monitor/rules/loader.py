@@ -1,0 +1,435 @@
+"""Reading rule files: YAML to specs, with the file:line:column of every value.
+
+PyYAML's ``compose`` keeps a start mark on every node, so each key, set entry and
+query is located; a query's characters are mapped back through quoting, escapes
+and folding so an error inside a query points at the right column.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Collection, Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+from monitor.models import FIELDS, SEVERITIES, Severity
+from monitor.rules.compiler import LoadResult, compile_rules
+from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
+from monitor.rules.query import SET_NAME_RE, QueryError, parse_query
+from monitor.rules.spec import EntrySpec, ExampleSpec, RuleSpec, SetSpec
+
+RULE_SUFFIXES = (".yaml", ".yml")
+TOP_KEYS = ("actors", "keywords", "rules")
+RULE_KEYS = (
+    "id",
+    "title",
+    "severity",
+    "query",
+    "fields",
+    "notify",
+    "schedule",
+    "cooldown",
+    "examples",
+)
+_REQUIRED = {"id": "my-rule", "title": "What the rule watches", "query": "drone*"}
+_RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_COOLDOWN_RE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The rule files under ``paths`` (files, or directories searched recursively)."""
+    files: list[Path] = []
+    errors: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(Diagnostic(str(path), 1, 1, "no such rule file or directory"))
+    return files, errors
+
+
+def load_rules(
+    paths: Sequence[Path],
+    *,
+    channels: Collection[str] | None = None,
+    digests: Collection[str] | None = None,
+) -> LoadResult:
+    """Load and compile every rule file under ``paths``; report all errors of all files.
+
+    ``channels``/``digests`` are the configured names, to check ``notify:`` and
+    ``schedule:`` against (None: don't check).
+    """
+    files, errors = rule_files([Path(p) for p in paths])
+    sets: list[SetSpec] = []
+    rules: list[RuleSpec] = []
+    warnings: list[Diagnostic] = []
+    for path in files:
+        reader = _FileReader(path)
+        reader.read()
+        sets.extend(reader.sets)
+        rules.extend(reader.rules)
+        errors.extend(reader.errors)
+        warnings.extend(reader.warnings)
+    result = compile_rules(sets, rules, channels=channels, digests=digests)
+    all_errors = tuple(errors) + result.errors
+    all_warnings = tuple(warnings) + result.warnings
+    if all_errors:
+        return LoadResult(None, _ordered(all_errors), _ordered(all_warnings))
+    return LoadResult(result.ruleset, (), _ordered(all_warnings))
+
+
+def _ordered(diags: Sequence[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(set(diags), key=lambda d: (d.path, d.line, d.column, d.message)))
+
+
+class _FileReader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self.text = ""
+        self.line_starts: list[int] = [0]
+        self.sets: list[SetSpec] = []
+        self.rules: list[RuleSpec] = []
+        self.errors: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+
+    # ---------------------------------------------------------------- locations
+
+    def at(self, node: yaml.Node) -> Located:
+        mark = node.start_mark
+        return Located(self.name, mark.line + 1, mark.column + 1)
+
+    def scalar_at(self, node: yaml.ScalarNode) -> Located:
+        """The node's place plus, per character of its value, that character's place."""
+        text, value = self.text, str(node.value)
+        p, end = node.start_mark.index, node.end_mark.index
+        style = node.style
+        if style in ("'", '"'):
+            p += 1
+        elif style in ("|", ">"):
+            newline = text.find("\n", p, end)
+            p = end if newline < 0 else newline + 1
+        indexes: list[int] = []
+        for ch in value:
+            q = p
+            while q < end and not (text[q] == ch or (ch == " " and text[q] in "\n\r")):
+                q += 1
+            if q >= end:
+                q = min(p, max(end - 1, 0))
+            indexes.append(q)
+            p = q + 1
+        offsets = tuple(self._line_col(i) for i in indexes)
+        where = self.at(node)
+        return Located(self.name, where.line, where.column, offsets)
+
+    def _line_col(self, index: int) -> tuple[int, int]:
+        line = bisect_right(self.line_starts, index)
+        return line, index - self.line_starts[line - 1] + 1
+
+    def error(self, node: yaml.Node, message: str) -> None:
+        self.errors.append(self.at(node).error(message))
+
+    # ---------------------------------------------------------------- reading
+
+    def read(self) -> None:
+        try:
+            self.text = self.path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            self.errors.append(
+                Diagnostic(self.name, 1, 1, f"not UTF-8 text ({exc.reason}): save it as UTF-8")
+            )
+            return
+        except OSError as exc:
+            self.errors.append(Diagnostic(self.name, 1, 1, f"cannot read: {exc.strerror}"))
+            return
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        try:
+            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problem = exc.problem or "invalid YAML"
+            context = f" ({exc.context})" if exc.context else ""
+            self.errors.append(
+                Diagnostic(self.name, line, column, f"invalid YAML: {problem}{context}")
+            )
+            return
+        except yaml.YAMLError as exc:
+            self.errors.append(Diagnostic(self.name, 1, 1, f"invalid YAML: {exc}"))
+            return
+        if root is None:
+            return
+        if not isinstance(root, yaml.MappingNode):
+            self.error(root, "a rule file is a mapping with the keys actors:, keywords: and rules:")
+            return
+        for key, value in self.mapping(root):
+            if key.value in ("actors", "keywords"):
+                self.read_sets(str(key.value), value)
+            elif key.value == "rules":
+                self.read_rules(value)
+            else:
+                self.error(
+                    key,
+                    f"unknown key {key.value}{did_you_mean(str(key.value), TOP_KEYS)}:"
+                    f" a rule file has {', '.join(TOP_KEYS)}",
+                )
+
+    def mapping(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.ScalarNode, yaml.Node]]:
+        """The (key, value) pairs of a mapping; reports non-scalar and duplicate keys."""
+        seen: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                self.error(key, "keys must be plain names")
+                continue
+            name = str(key.value)
+            if name in seen:
+                self.error(
+                    key, f"duplicate key {name} (first at line {seen[name].start_mark.line + 1})"
+                )
+                continue
+            seen[name] = key
+            yield key, value
+
+    def read_sets(self, kind: str, node: yaml.Node) -> None:
+        if _is_null(node):
+            return
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{kind}: must map set names to lists, e.g. iran: [Iran, Tehran]")
+            return
+        for key, value in self.mapping(node):
+            name = str(key.value)
+            if not SET_NAME_RE.fullmatch(name):
+                self.error(
+                    key,
+                    f"bad set name {name!r}: use letters, digits, _ and - (starting with a letter)",
+                )
+                continue
+            items = value.value if isinstance(value, yaml.SequenceNode) else None
+            if items is None:
+                self.error(value, f"set {name} must be a list of entries, e.g. [Iran, Tehran]")
+                continue
+            entries: list[EntrySpec] = []
+            for item in items:
+                if (
+                    not isinstance(item, yaml.ScalarNode)
+                    or _is_null(item)
+                    or not str(item.value).strip()
+                ):
+                    self.error(item, f"set {name}: each entry must be a non-empty text")
+                    continue
+                entries.append(EntrySpec(str(item.value), self.scalar_at(item)))
+            if not items:
+                self.error(value, f"set {name} is empty: add at least one entry")
+                continue
+            self.sets.append(SetSpec(name, tuple(entries), kind, self.at(key)))
+
+    def read_rules(self, node: yaml.Node) -> None:
+        if _is_null(node):
+            return
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, "rules: must be a list of rules (each item starts with '- id:')")
+            return
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.error(item, "each rule must be a mapping with id:, title:, query: …")
+                continue
+            spec = self.read_rule(item)
+            if spec is not None:
+                self.rules.append(spec)
+
+    def read_rule(self, node: yaml.MappingNode) -> RuleSpec | None:
+        values: dict[str, yaml.Node] = {}
+        for key, value in self.mapping(node):
+            name = str(key.value)
+            if name not in RULE_KEYS:
+                self.error(
+                    key,
+                    f"unknown rule key {name}{did_you_mean(name, RULE_KEYS)}"
+                    f" (rule keys: {', '.join(RULE_KEYS)})",
+                )
+                continue
+            values[name] = value
+        ok = True
+        texts: dict[str, str] = {}
+        for required, example in _REQUIRED.items():
+            given = values.get(required)
+            if given is None:
+                self.error(node, f"rule is missing {required}: (add {required}: {example})")
+                ok = False
+            elif not isinstance(given, yaml.ScalarNode) or not str(given.value).strip():
+                self.error(given, f"{required}: must be a non-empty text")
+                ok = False
+            else:
+                texts[required] = str(given.value)
+        rule_id = texts.get("id", "")
+        if "id" in texts and not _RULE_ID_RE.fullmatch(rule_id):
+            self.error(values["id"], f"bad rule id {rule_id!r}: use letters, digits, -, _ and .")
+            ok = False
+        severity = self.read_severity(values.get("severity"))
+        fields = self.read_fields(values.get("fields"))
+        notify, notify_where = self.read_names(values.get("notify"), "notify")
+        schedule, schedule_where = "immediate", self.at(node)
+        if "schedule" in values:
+            value = values["schedule"]
+            if isinstance(value, yaml.ScalarNode) and str(value.value).strip():
+                schedule, schedule_where = str(value.value).strip(), self.at(value)
+            else:
+                self.error(value, "schedule: must be immediate or the name of a digest")
+                ok = False
+        cooldown = self.read_cooldown(values.get("cooldown"))
+        examples = self.read_examples(values.get("examples"))
+        query_node = values.get("query")
+        if (
+            not ok
+            or severity is None
+            or fields is None
+            or isinstance(cooldown, bool)
+            or examples is None
+        ):
+            if "query" in texts and isinstance(query_node, yaml.ScalarNode):
+                self.check_query_syntax(texts["query"], self.scalar_at(query_node))
+            return None
+        assert isinstance(query_node, yaml.ScalarNode)
+        return RuleSpec(
+            id=rule_id,
+            title=texts["title"].strip(),
+            query=texts["query"],
+            severity=severity,
+            fields=fields,
+            notify=notify,
+            schedule=schedule,
+            cooldown=cooldown,
+            examples=examples,
+            where=self.at(node),
+            query_where=self.scalar_at(query_node),
+            notify_where=notify_where,
+            schedule_where=schedule_where,
+        )
+
+    def check_query_syntax(self, query: str, where: Located) -> None:
+        """Report syntax errors of a rule that cannot be compiled for other reasons."""
+        try:
+            parse_query(query)
+        except QueryError as exc:
+            self.errors.append(where.error(exc.message, exc.start))
+
+    def read_severity(self, node: yaml.Node | None) -> Severity | None:
+        if node is None:
+            return "medium"
+        value = str(node.value).strip().lower() if isinstance(node, yaml.ScalarNode) else ""
+        for severity in SEVERITIES:
+            if value == severity:
+                return severity
+        self.error(
+            node,
+            f"unknown severity {value!r}{did_you_mean(value, SEVERITIES)}:"
+            f" use one of {', '.join(SEVERITIES)}",
+        )
+        return None
+
+    def read_fields(self, node: yaml.Node | None) -> tuple[str, ...] | None:
+        if node is None:
+            return FIELDS
+        names, _ = self.read_names(node, "fields")
+        if not names:
+            self.error(node, f"fields: must list at least one of {', '.join(FIELDS)}")
+            return None
+        bad = [n for n in names if n not in FIELDS]
+        for name in bad:
+            self.error(
+                node, f"unknown field {name}{did_you_mean(name, FIELDS)}: use {', '.join(FIELDS)}"
+            )
+        if bad:
+            return None
+        return tuple(f for f in FIELDS if f in names)
+
+    def read_names(
+        self, node: yaml.Node | None, key: str
+    ) -> tuple[tuple[str, ...], tuple[Located, ...]]:
+        """A list of names (a single name is accepted as a list of one)."""
+        if node is None or _is_null(node):
+            return (), ()
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        names: list[str] = []
+        places: list[Located] = []
+        for item in items:
+            if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+                self.error(item, f"{key}: must be a list of names")
+                continue
+            names.append(str(item.value).strip())
+            places.append(self.at(item))
+        return tuple(names), tuple(places)
+
+    def read_cooldown(self, node: yaml.Node | None) -> timedelta | bool | None:
+        """The cooldown, None when absent, False when invalid (already reported)."""
+        if node is None or _is_null(node):
+            return None
+        m = _COOLDOWN_RE.fullmatch(str(node.value)) if isinstance(node, yaml.ScalarNode) else None
+        if m is None or int(m.group(1)) == 0:
+            self.error(
+                node, "cooldown: must be a positive number with a unit s, m, h or d, e.g. 30m"
+            )
+            return False
+        return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+    def read_examples(self, node: yaml.Node | None) -> tuple[ExampleSpec, ...] | None:
+        if node is None or _is_null(node):
+            return ()
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, "examples: must be a mapping with match: and no_match: lists")
+            return None
+        out: list[ExampleSpec] = []
+        ok = True
+        for key, value in self.mapping(node):
+            if key.value not in ("match", "no_match"):
+                self.error(
+                    key,
+                    f"unknown examples key {key.value}"
+                    f"{did_you_mean(str(key.value), ('match', 'no_match'))}:"
+                    " use match: or no_match:",
+                )
+                ok = False
+                continue
+            expect = key.value == "match"
+            items = value.value if isinstance(value, yaml.SequenceNode) else None
+            if items is None:
+                self.error(value, f"examples {key.value}: must be a list of texts")
+                ok = False
+                continue
+            for item in items:
+                example = self.read_example(item, expect)
+                if example is None:
+                    ok = False
+                else:
+                    out.append(example)
+        return tuple(out) if ok else None
+
+    def read_example(self, node: yaml.Node, expect: bool) -> ExampleSpec | None:
+        if isinstance(node, yaml.ScalarNode) and str(node.value).strip():
+            return ExampleSpec(expect, text=str(node.value), where=self.at(node))
+        if isinstance(node, yaml.MappingNode):
+            fields: list[tuple[str, str]] = []
+            for key, value in self.mapping(node):
+                name = str(key.value)
+                if name not in FIELDS:
+                    self.error(key, f"unknown field {name}{did_you_mean(name, FIELDS)} in example")
+                    return None
+                if not isinstance(value, yaml.ScalarNode):
+                    self.error(value, f"example {name}: must be a text")
+                    return None
+                fields.append((name, str(value.value)))
+            if fields:
+                return ExampleSpec(expect, fields=tuple(fields), where=self.at(node))
+        self.error(node, "an example is a text, or a mapping of title:/summary:/content: texts")
+        return None
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"

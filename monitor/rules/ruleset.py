@@ -1,0 +1,133 @@
+"""A compiled, immutable set of rules: the pure matcher the daemon, CLI and tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.models import FIELDS, Article, Hit, Rule, RuleMatch
+from monitor.rules.index import Index, IndexStats
+from monitor.rules.nodes import CNode, ExplainNode, HitRef, Occurrences
+from monitor.rules.spec import ExampleSpec
+from monitor.rules.tokenize import spans
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: Rule
+    root: CNode
+    examples: tuple[ExampleSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a rule did or did not match an article: the marked tree and the hits."""
+
+    rule: Rule
+    tree: ExplainNode
+    matched: bool
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetStats:
+    version: str
+    rules: int
+    sets: int
+    set_entries: int
+    index: IndexStats
+
+
+class RuleSet:
+    """Rules compiled into one index. ``match`` is pure: no I/O, safe to share."""
+
+    def __init__(
+        self,
+        compiled: Sequence[CompiledRule],
+        index: Index,
+        sets: Mapping[str, tuple[str, ...]],
+        version: str,
+    ) -> None:
+        self._compiled = tuple(compiled)
+        self._by_id = {c.rule.id: i for i, c in enumerate(self._compiled)}
+        self._index = index
+        self.rules: tuple[Rule, ...] = tuple(c.rule for c in self._compiled)
+        self.sets: Mapping[str, tuple[str, ...]] = dict(sets)
+        self.version = version
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+    def __repr__(self) -> str:
+        return f"<RuleSet version={self.version} rules={len(self)}>"
+
+    def get(self, rule_id: str) -> Rule | None:
+        i = self._by_id.get(rule_id)
+        return None if i is None else self._compiled[i].rule
+
+    def examples(self, rule_id: str) -> tuple[ExampleSpec, ...]:
+        return self._compiled[self._by_id[rule_id]].examples
+
+    def match(self, article: Article) -> list[RuleMatch]:
+        """Every rule that matches the article, in rule order, with its hits."""
+        occ = self._index.occurrences(article)
+        if not occ.masks:
+            return []
+        compiled = self._compiled
+        found: list[RuleMatch] = []
+        span_cache: dict[int, list[tuple[int, int]]] = {}
+        for i in self._index.candidates(occ):
+            c = compiled[i]
+            if c.root.test(occ):
+                found.append(RuleMatch(c.rule, self._hits(article, occ, c.root, span_cache)))
+        return found
+
+    def evaluate(self, rule_id: str, article: Article) -> RuleMatch | None:
+        """Whether one rule matches (for examples and tests), bypassing candidate selection."""
+        c = self._compiled[self._by_id[rule_id]]
+        occ = self._index.occurrences(article)
+        if not c.root.test(occ):
+            return None
+        return RuleMatch(c.rule, self._hits(article, occ, c.root, {}))
+
+    def explain(self, rule_id: str, article: Article) -> Explanation:
+        """The rule's query as a tree, each node marked with whether it held on the article."""
+        c = self._compiled[self._by_id[rule_id]]
+        occ = self._index.occurrences(article)
+        matched = c.root.test(occ)
+        hits = self._hits(article, occ, c.root, {}) if matched else ()
+        return Explanation(c.rule, c.root.explain(occ), matched, hits)
+
+    def stats(self) -> RuleSetStats:
+        return RuleSetStats(
+            self.version,
+            len(self._compiled),
+            len(self.sets),
+            sum(len(v) for v in self.sets.values()),
+            self._index.stats,
+        )
+
+    @staticmethod
+    def _hits(
+        article: Article,
+        occ: Occurrences,
+        root: CNode,
+        span_cache: dict[int, list[tuple[int, int]]],
+    ) -> tuple[Hit, ...]:
+        refs: list[HitRef] = []
+        root.collect(occ, refs)
+        seen: set[HitRef] = set()
+        hits: list[tuple[int, Hit]] = []
+        for ref in refs:
+            if ref in seen:
+                continue
+            seen.add(ref)
+            fi, first, after, term, set_name = ref
+            text = article.text(FIELDS[fi])
+            sp = span_cache.get(fi)
+            if sp is None:
+                sp = span_cache[fi] = spans(text)
+            start, end = sp[first][0], sp[after - 1][1]
+            hits.append((fi, Hit(FIELDS[fi], start, end, text[start:end], term, set_name)))
+        hits.sort(key=lambda h: (h[0], h[1].start, h[1].end, h[1].term))
+        return tuple(h for _, h in hits)
