@@ -69,6 +69,10 @@ class FetchResult:
 class _FetchFailed(Exception):
     """Internal: a failure with its human reason, turned into ``FetchResult.error``."""
 
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
 
 class Fetcher:
     """One per daemon: owns the HTTP client, its connection pool and the concurrency limits.
@@ -165,7 +169,7 @@ class Fetcher:
                 else:
                     raise _FetchFailed(f"too many redirects ({cfg.max_redirects})")
         except _FetchFailed as exc:
-            return self._failure(url, current, status, str(exc), started)
+            return self._failure(url, current, exc.status or status, str(exc), started)
         except TimeoutError:
             return self._failure(url, current, None, f"timed out after {deadline:.1f} s", started)
         except httpx.HTTPError as exc:
@@ -190,14 +194,14 @@ class Fetcher:
         limit = self.config.max_bytes
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _FetchFailed(f"response larger than {limit} bytes")
+            raise _FetchFailed(f"response larger than {limit} bytes", response.status_code)
         try:
             body = BoundedBody(headers.get("content-encoding"), limit)
             async for chunk in response.aiter_raw():
                 body.feed(chunk)
             return body.finish()
         except (BodyTooLarge, DecodeError) as exc:
-            raise _FetchFailed(str(exc)) from exc
+            raise _FetchFailed(str(exc), response.status_code) from exc
 
     def _result(
         self,

@@ -70,7 +70,7 @@ def backoff_delay(
     """
     if failures < 1:
         raise ValueError(f"failures must be at least 1, got {failures}")
-    if base < 1 or maximum < base:
+    if base < 1 or maximum < 1:
         raise ValueError(f"bad bounds: base={base}, maximum={maximum}")
     exponent = min(failures - 1, 64)  # beyond this the cap applies anyway
     ceiling = min(float(maximum), base * math.pow(2.0, exponent))
