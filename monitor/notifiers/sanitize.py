@@ -39,10 +39,11 @@ def safe_href(url: str | None) -> str | None:
     return candidate
 
 
-_ATOM = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
+_ATOM = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+_DOTS = re.compile(r"\.{2,}")
 
 
 def dot_atom(value: str, *, fallback: str = "x") -> str:
     """A fragment usable inside a Message-ID or List-Id (RFC 5322 dot-atom text)."""
-    cleaned = _ATOM.sub("-", value).strip("-")
+    cleaned = _DOTS.sub(".", _ATOM.sub("-", value)).strip("-.")
     return cleaned or fallback
