@@ -26,8 +26,12 @@ _LINE = frozenset({"li", "tr", "dt", "dd", "caption", "option", "thead", "tbody"
 _CELL = frozenset({"td", "th"})
 _VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "wbr"})
 
-_PARA_MARK = "\x00P"  # placeholders that survive whitespace collapsing
+# Placeholders that survive whitespace collapsing. Block boundaries are "soft": several in a
+# row (</li><li>) are one break. <br> and newlines inside <pre> are "hard": each one counts.
+_PARA_MARK = "\x00P"
 _LINE_MARK = "\x00L"
+_BREAK_MARK = "\x00B"
+_MARKS = re.compile(r"(?:[^\S\n]*\x00[PLB])+[^\S\n]*")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
 _INLINE_SPACES = re.compile(r"[^\S\n]+")
@@ -68,14 +72,16 @@ class _TextExtractor(HTMLParser):
             return
         if self._pre_depth:
             lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-            self.parts.append(_LINE_MARK.join(_SPACES.sub(" ", line) for line in lines))
+            self.parts.append(_BREAK_MARK.join(_SPACES.sub(" ", line) for line in lines))
         else:
             self.parts.append(_SPACES.sub(" ", data))
 
     def _boundary(self, tag: str) -> None:
         if tag in _PARAGRAPH:
             self.parts.append(_PARA_MARK)
-        elif tag in _LINE or tag == "br":
+        elif tag == "br":
+            self.parts.append(_BREAK_MARK)
+        elif tag in _LINE:
             self.parts.append(_LINE_MARK)
         elif tag in _CELL:
             self.parts.append(" ")
@@ -96,9 +102,15 @@ def normalise_space(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
 
 
+def _breaks(run: re.Match[str]) -> str:
+    marks = run.group(0)
+    if _PARA_MARK in marks or marks.count(_BREAK_MARK) > 1:
+        return "\n\n"
+    return "\n"
+
+
 def _layout(raw: str) -> str:
-    text = raw.replace(_PARA_MARK, "\n\n").replace(_LINE_MARK, "\n")
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", _MARKS.sub(_breaks, raw))
     lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []
     blank = False

@@ -20,7 +20,8 @@ _TRACKING_EXACT = frozenset(
         "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
         "ttclid", "li_fat_id", "mc_cid", "mc_eid", "igshid", "igsh", "_hsenc", "_hsmi",
         "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wickedid",
-        "__twitter_impression", "_ga", "_gl", "ocid", "cmpid", "s_cid", "rb_clickid",
+        "__twitter_impression", "_ga", "_gl", "ocid", "cmpid", "s_cid", "rb_clickid", "wt_mc",
+        "wt_zmc", "at_medium", "at_campaign",
     }
 )  # fmt: skip
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")

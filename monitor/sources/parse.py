@@ -89,7 +89,7 @@ def parse_feed(
         articles=articles,
         title=normalise_space(_text_of(feed, "title")) or None,
         version=version,
-        error=_diagnose(result, version, entries, response_headers),
+        error=_diagnose(body, result, version, entries, response_headers),
         ttl_minutes=_ttl(feed.get("ttl")),
         encoding=result.get("encoding") or None,
         skipped=skipped,
@@ -97,6 +97,7 @@ def parse_feed(
 
 
 def _diagnose(
+    body: bytes,
     result: Mapping[str, Any],
     version: str | None,
     entries: list[Any],
@@ -106,7 +107,7 @@ def _diagnose(
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type in ("text/html", "application/xhtml+xml"):
             return f"not a feed: {content_type} page"
-        if "html" in content_type or _looks_like_html(result):
+        if "html" in content_type or _looks_like_html(body, result):
             return "not a feed: HTML page"
         if result.get("bozo"):
             return f"not a feed: {_bozo_text(result.get('bozo_exception'))}"
@@ -116,7 +117,11 @@ def _diagnose(
     return None
 
 
-def _looks_like_html(result: Mapping[str, Any]) -> bool:
+def _looks_like_html(body: bytes, result: Mapping[str, Any]) -> bool:
+    """An HTML page served without a type (or as XML): a doctype or <html> near the start."""
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return True
     namespaces = result.get("namespaces") or {}
     return any("xhtml" in str(uri) for uri in namespaces.values())
 
@@ -242,7 +247,8 @@ def _is_web_url(value: str) -> bool:
 
 def _published(entry: Mapping[str, Any], fetched_at: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get: FeedParserDict.get would alias a missing key to another, with a warning.
+        parsed = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
         if isinstance(parsed, time.struct_time):
             try:
                 when = datetime(*parsed[:6], tzinfo=UTC)
