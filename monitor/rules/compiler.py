@@ -233,7 +233,7 @@ def _resolve_sets(
                     links.append((name, entry.where))
                 continue
             try:
-                phrase = _entry_phrase(text)
+                phrase = entry_phrase(text)
             except TermError as exc:
                 report.errors.append(entry.where.error(f"in set {s.name}: {exc.message}"))
                 continue
@@ -286,7 +286,8 @@ def _resolve_sets(
     return resolved, references
 
 
-def _entry_phrase(text: str) -> Phrase:
+def entry_phrase(text: str) -> Phrase:
+    """The phrase a set entry stands for (``{…}`` makes it case-sensitive)."""
     if text.startswith("{"):
         if not text.endswith("}"):
             raise TermError("unterminated {: an exact entry is written {Patriot}", 0)
