@@ -49,11 +49,11 @@ class Located:
         return Located(self.path, self.line, self.column + max(offset, 0))
 
     def error(self, message: str, offset: int = 0) -> Diagnostic:
-        where = self.at(offset) if offset else self
+        where = self.at(offset)
         return Diagnostic(self.path, where.line, where.column, message, "error")
 
     def warning(self, message: str, offset: int = 0) -> Diagnostic:
-        where = self.at(offset) if offset else self
+        where = self.at(offset)
         return Diagnostic(self.path, where.line, where.column, message, "warning")
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ import yaml
 from monitor.models import FIELDS, SEVERITIES, Severity
 from monitor.rules.compiler import LoadResult, compile_rules
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
-from monitor.rules.query import SET_NAME_RE, QueryError, parse_query
+from monitor.rules.query import SET_NAME_RE
 from monitor.rules.spec import EntrySpec, ExampleSpec, RuleSpec, SetSpec
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -286,39 +286,25 @@ class _FileReader:
         cooldown = self.read_cooldown(values.get("cooldown"))
         examples = self.read_examples(values.get("examples"))
         query_node = values.get("query")
-        if (
-            not ok
-            or severity is None
-            or fields is None
-            or isinstance(cooldown, bool)
-            or examples is None
-        ):
-            if "query" in texts and isinstance(query_node, yaml.ScalarNode):
-                self.check_query_syntax(texts["query"], self.scalar_at(query_node))
+        if not ok or not isinstance(query_node, yaml.ScalarNode):
             return None
-        assert isinstance(query_node, yaml.ScalarNode)
+        # A rule with other bad values is still compiled, so its query's errors (unknown
+        # sets…) are reported too; the errors already recorded refuse the rule set.
         return RuleSpec(
             id=rule_id,
             title=texts["title"].strip(),
             query=texts["query"],
-            severity=severity,
-            fields=fields,
+            severity=severity or "medium",
+            fields=fields or FIELDS,
             notify=notify,
             schedule=schedule,
-            cooldown=cooldown,
-            examples=examples,
+            cooldown=None if isinstance(cooldown, bool) else cooldown,
+            examples=examples or (),
             where=self.at(node),
             query_where=self.scalar_at(query_node),
             notify_where=notify_where,
             schedule_where=schedule_where,
         )
-
-    def check_query_syntax(self, query: str, where: Located) -> None:
-        """Report syntax errors of a rule that cannot be compiled for other reasons."""
-        try:
-            parse_query(query)
-        except QueryError as exc:
-            self.errors.append(where.error(exc.message, exc.start))
 
     def read_severity(self, node: yaml.Node | None) -> Severity | None:
         if node is None:
@@ -337,15 +323,20 @@ class _FileReader:
     def read_fields(self, node: yaml.Node | None) -> tuple[str, ...] | None:
         if node is None:
             return FIELDS
-        names, _ = self.read_names(node, "fields")
+        names, places = self.read_names(node, "fields")
         if not names:
             self.error(node, f"fields: must list at least one of {', '.join(FIELDS)}")
             return None
-        bad = [n for n in names if n not in FIELDS]
-        for name in bad:
-            self.error(
-                node, f"unknown field {name}{did_you_mean(name, FIELDS)}: use {', '.join(FIELDS)}"
-            )
+        bad = False
+        for name, where in zip(names, places, strict=True):
+            if name not in FIELDS:
+                bad = True
+                self.errors.append(
+                    where.error(
+                        f"unknown field {name}{did_you_mean(name, FIELDS)}:"
+                        f" use {', '.join(FIELDS)}"
+                    )
+                )
         if bad:
             return None
         return tuple(f for f in FIELDS if f in names)
