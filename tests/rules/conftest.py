@@ -17,7 +17,13 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 def article(content: str = "", title: str = "", summary: str = "", id: str = "a1") -> Article:
     return Article(
-        id=id, feed="test", title=title, link=None, published=EPOCH, summary=summary, content=content
+        id=id,
+        feed="test",
+        title=title,
+        link=None,
+        published=EPOCH,
+        summary=summary,
+        content=content,
     )
 
 
@@ -27,12 +33,15 @@ def ruleset(
     fields: tuple[str, ...] = ("title", "summary", "content"),
 ) -> RuleSet:
     """Compile rules from queries (ids r0, r1, … for a list); fail the test on any error."""
-    items = queries.items() if isinstance(queries, Mapping) else (
-        (f"r{i}", q) for i, q in enumerate(queries)
+    items = (
+        queries.items()
+        if isinstance(queries, Mapping)
+        else ((f"r{i}", q) for i, q in enumerate(queries))
     )
     specs = [RuleSpec(id=rid, title=rid, query=q, fields=fields) for rid, q in items]
     set_specs = [
-        SetSpec(name, tuple(EntrySpec(e) for e in entries)) for name, entries in (sets or {}).items()
+        SetSpec(name, tuple(EntrySpec(e) for e in entries))
+        for name, entries in (sets or {}).items()
     ]
     result = compile_rules(set_specs, specs, lint=False)
     assert result.ruleset is not None, [str(e) for e in result.errors]

@@ -41,7 +41,10 @@ def bbc(root: Path = DEFAULT_CORPUS) -> Iterator[tuple[str, Article]]:
         for path in sorted(folder.glob("*.txt")):
             text = path.read_text(encoding="latin-1")
             title, _, body = text.strip().partition("\n")
-            yield folder.name, _article(f"bbc:{folder.name}/{path.stem}", "bbc", title, body.strip())
+            yield (
+                folder.name,
+                _article(f"bbc:{folder.name}/{path.stem}", "bbc", title, body.strip()),
+            )
 
 
 def reuters(root: Path = DEFAULT_CORPUS) -> Iterator[tuple[str, Article]]:
@@ -57,11 +60,14 @@ def reuters(root: Path = DEFAULT_CORPUS) -> Iterator[tuple[str, Article]]:
             title = _TAG["TITLE"].search(doc)
             places = _TAG["PLACES"].search(doc)
             label = " ".join(_D.findall(places.group(1))) if places else ""
-            yield label, _article(
-                f"reuters:{m.group(1)}",
-                "reuters",
-                _clean(title.group(1)) if title else "",
-                _clean(body.group(1)),
+            yield (
+                label,
+                _article(
+                    f"reuters:{m.group(1)}",
+                    "reuters",
+                    _clean(title.group(1)) if title else "",
+                    _clean(body.group(1)),
+                ),
             )
 
 

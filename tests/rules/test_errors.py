@@ -39,13 +39,16 @@ rules:
         ("'@irn AND drone'", "r.yaml:6:13: unknown set @irn (did you mean @iran?)"),
         ("'(@iran AND drone'", "r.yaml:6:13: unbalanced parentheses: this ( is never closed"),
         ("'@iran AND drone)'", "r.yaml:6:28: unbalanced parentheses: this ) has no matching ("),
-        ("'@iran AND dr*'", "r.yaml:6:23: prefix dr* is too short: write at least 3 letters before *"),
+        (
+            "'@iran AND dr*'",
+            "r.yaml:6:23: prefix dr* is too short: write at least 3 letters before *",
+        ),
         ('"@iran NEAR/3 (a AND b)"', "r.yaml:6:27: bad NEAR operand 'a AND b'"),
         ("'@iran NEAR drone'", "r.yaml:6:19: NEAR needs a number, as in NEAR/5"),
         ("'@iran AND'", "r.yaml:6:19: AND needs a term after it"),
         ("'NOT @iran'", "r.yaml:6:13: this query can match an article that contains none"),
         ("'body:x @iran'", "r.yaml:6:13: unknown field body:"),
-        ('\'"drone @iran\'', "r.yaml:6:13: unterminated phrase"),
+        ("'\"drone @iran'", "r.yaml:6:13: unterminated phrase"),
         ("'ATLEAST/4(a, b, @iran)'", "r.yaml:6:13: ATLEAST/4 can never hold with only 3 operands"),
         ("'a NEAR/2 b NEAR/2 @iran'", "r.yaml:6:24: NEAR cannot be chained"),
     ],
@@ -80,7 +83,11 @@ def test_unquoted_at_sign_is_a_yaml_error(tmp_path: Path) -> None:
 def test_all_errors_of_all_files_are_reported(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", "rules:\n  - id: a\n    title: A\n    query: '(x'\n")
     write(tmp_path, "b.yaml", "rules: [\n")
-    write(tmp_path, "c.yaml", "rules:\n  - id: c\n    title: C\n    query: '@nope'\n    severity: hgh\n")
+    write(
+        tmp_path,
+        "c.yaml",
+        "rules:\n  - id: c\n    title: C\n    query: '@nope'\n    severity: hgh\n",
+    )
     result = load_rules([tmp_path])
     got = [str(e).replace(str(tmp_path) + "/", "") for e in result.errors]
     assert result.ruleset is None
@@ -92,26 +99,44 @@ def test_all_errors_of_all_files_are_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("rules:\n  - id: a\n    title: A\n    query: x\n  - id: a\n    title: B\n    query: y\n",
-         "r.yaml:5:5: duplicate rule id a (also defined at"),
-        ("actors:\n  a: ['@b']\n  b: ['@a']\nrules:\n  - {id: r, title: T, query: '@a'}\n",
-         "r.yaml:3:8: set cycle: @a → @b → @a"),
-        ("actors:\n  a: [x]\nkeywords:\n  a: [y]\nrules:\n  - {id: r, title: T, query: '@a'}\n",
-         "r.yaml:4:3: duplicate set a"),
-        ("rules:\n  - {id: r, title: T, query: x, cooldown: 5 minutes}\n",
-         "r.yaml:2:43: cooldown: must be a positive number with a unit"),
-        ("rules:\n  - {id: r, title: T, query: x, fields: [body]}\n",
-         "r.yaml:2:42: unknown field body"),
-        ("rules:\n  - {id: r, title: T, querry: x}\n",
-         "r.yaml:2:23: unknown rule key querry (did you mean query?)"),
+        (
+            "rules:\n  - id: a\n    title: A\n    query: x\n  - id: a\n    title: B\n    query: y\n",
+            "r.yaml:5:5: duplicate rule id a (also defined at",
+        ),
+        (
+            "actors:\n  a: ['@b']\n  b: ['@a']\nrules:\n  - {id: r, title: T, query: '@a'}\n",
+            "r.yaml:3:8: set cycle: @a → @b → @a",
+        ),
+        (
+            "actors:\n  a: [x]\nkeywords:\n  a: [y]\nrules:\n  - {id: r, title: T, query: '@a'}\n",
+            "r.yaml:4:3: duplicate set a",
+        ),
+        (
+            "rules:\n  - {id: r, title: T, query: x, cooldown: 5 minutes}\n",
+            "r.yaml:2:43: cooldown: must be a positive number with a unit",
+        ),
+        (
+            "rules:\n  - {id: r, title: T, query: x, fields: [body]}\n",
+            "r.yaml:2:42: unknown field body",
+        ),
+        (
+            "rules:\n  - {id: r, title: T, querry: x}\n",
+            "r.yaml:2:23: unknown rule key querry (did you mean query?)",
+        ),
         ("rules:\n  - {id: r, query: x}\n", "r.yaml:2:5: rule is missing title:"),
         ("rulez: []\n", "r.yaml:1:1: unknown key rulez (did you mean rules?)"),
-        ("rules:\n  - {id: r, title: T, query: 'x', notify: [analsts]}\n",
-         "r.yaml:2:44: unknown channel analsts (did you mean analysts?)"),
-        ("rules:\n  - {id: r, title: T, query: 'x', schedule: daily}\n",
-         "r.yaml:2:45: unknown digest daily"),
-        ("rules:\n  - {id: r, title: T, query: 'title:x', fields: [content]}\n",
-         "r.yaml:2:31: title: is not searched by this rule"),
+        (
+            "rules:\n  - {id: r, title: T, query: 'x', notify: [analsts]}\n",
+            "r.yaml:2:44: unknown channel analsts (did you mean analysts?)",
+        ),
+        (
+            "rules:\n  - {id: r, title: T, query: 'x', schedule: daily}\n",
+            "r.yaml:2:45: unknown digest daily",
+        ),
+        (
+            "rules:\n  - {id: r, title: T, query: 'title:x', fields: [content]}\n",
+            "r.yaml:2:31: title: is not searched by this rule",
+        ),
     ],
 )
 def test_rule_and_set_errors(tmp_path: Path, text: str, expected: str) -> None:

@@ -127,7 +127,10 @@ def test_field_restrictions(matches: Matches) -> None:
 
 
 def test_sets_and_nested_sets(matches: Matches) -> None:
-    sets = {"iran": ["Iran", "Tehran", "@proxies"], "proxies": ["Kataib Hezbollah", "Revolutionary Guard*"]}
+    sets = {
+        "iran": ["Iran", "Tehran", "@proxies"],
+        "proxies": ["Kataib Hezbollah", "Revolutionary Guard*"],
+    }
     assert matches("@iran", "Kataib Hezbollah claimed it", sets=sets)
     assert matches("@iran", "the Revolutionary Guards", sets=sets)
     assert not matches("@iran", "Hezbollah alone", sets=sets)

@@ -96,7 +96,10 @@ def test_seed_hits(shipped: RuleSet, seed: Article) -> None:
         ("content", "missiles", None),
     } <= houthi
     mediation = hit_set(found["gulf-mediation"])
-    assert {("content", "Qatar", "mediators"), ("content", "intermediary", "mediation")} <= mediation
+    assert {
+        ("content", "Qatar", "mediators"),
+        ("content", "intermediary", "mediation"),
+    } <= mediation
     for m in found.values():
         for h in m.hits:
             assert seed.text(h.field)[h.start : h.end] == h.text
@@ -109,8 +112,13 @@ def test_shipped_examples_pass(shipped: RuleSet) -> None:
         for ex in examples:
             texts = ex.field_texts(rule.fields)
             article = Article(
-                id="ex", feed="-", title=texts.get("title", ""), link=None, published=EPOCH,
-                summary=texts.get("summary", ""), content=texts.get("content", ""),
+                id="ex",
+                feed="-",
+                title=texts.get("title", ""),
+                link=None,
+                published=EPOCH,
+                summary=texts.get("summary", ""),
+                content=texts.get("content", ""),
             )
             assert (shipped.evaluate(rule.id, article) is not None) == ex.expect, (rule.id, ex)
 
@@ -131,6 +139,8 @@ def test_articles_about_other_subjects_match_nothing(shipped: RuleSet, corpus: P
     for source in sources:
         for article in source:
             checked += 1
-            wrong.extend(f"{article.id} {m.rule.id}: {article.title}" for m in shipped.match(article))
+            wrong.extend(
+                f"{article.id} {m.rule.id}: {article.title}" for m in shipped.match(article)
+            )
     assert checked > 20_000
     assert wrong == []

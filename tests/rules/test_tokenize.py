@@ -13,7 +13,12 @@ def words(text: str) -> list[str]:
 
 def test_words_are_runs_of_letters_and_digits() -> None:
     assert words("Drones hit 3 bases, officials said.") == [
-        "Drones", "hit", "3", "bases", "officials", "said"
+        "Drones",
+        "hit",
+        "3",
+        "bases",
+        "officials",
+        "said",
     ]
 
 
