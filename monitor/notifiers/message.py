@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, getaddresses
 
 from monitor.notifiers.errors import NotifierConfigError
@@ -55,6 +56,33 @@ def thread_id(rule_id: str, title: str, domain: str) -> str:
     return f"<thread.{digest}@{domain}>"
 
 
+class _EncodedHeader(str):
+    """A non-ASCII header value folded as whole RFC 2047 encoded words.
+
+    The stdlib's EmailPolicy folder drops the spaces between adjacent encoded words on some
+    Python versions ("drones hutíes — Irán" arrives as "drones  hutíes—Irán"); the classic
+    :class:`email.header.Header` encoder keeps them inside the words. EmailPolicy stores and
+    folds any value that has a matching ``name`` and a ``fold`` method as it is.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _EncodedHeader:
+        obj = super().__new__(cls, value)
+        obj.name = name
+        return obj
+
+    def fold(self, *, policy: Policy) -> str:
+        linesep = policy.linesep
+        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=linesep)
+        return f"{self.name}: {encoded}{linesep}"
+
+
+def _subject(value: str) -> str:
+    clean = header_text(value) or "(no subject)"
+    return clean if clean.isascii() else _EncodedHeader("Subject", clean)
+
+
 def _list_id(description: str, ident: str) -> str:
     phrase = header_text(description, max_length=80).replace('"', "").replace("\\", "")
     if phrase and phrase.isascii():
@@ -76,7 +104,7 @@ def build_email(
     """A multipart/alternative message; ``subject`` is untrusted and sanitised here."""
     domain = mail_domain(from_addr)
     msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = header_text(subject) or "(no subject)"
+    msg["Subject"] = _subject(subject)
     msg["From"] = from_addr
     msg["To"] = ", ".join(to)
     if cc:

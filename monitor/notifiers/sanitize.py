@@ -10,12 +10,14 @@ _SPACE = re.compile(r"\s+")
 
 
 def header_text(value: str, *, max_length: int = 250) -> str:
-    """One line of printable text: control characters (CR/LF included) become spaces.
+    """One line of printable text: control, format, surrogate and unassigned characters
+    (CR/LF included) become spaces.
 
     Header injection needs a line break; after this there is none, whatever the input.
     """
     cleaned = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in value
+        " " if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") else c
+        for c in value
     )
     cleaned = _SPACE.sub(" ", cleaned).strip()
     if len(cleaned) > max_length:
