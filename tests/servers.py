@@ -9,7 +9,8 @@
 Routes: :class:`Static` (ETag/Last-Modified, 304 handling, optional gzip),
 :class:`Status` (any code, extra headers such as Retry-After), :class:`Redirect`,
 :class:`Hang` (never answers until the server stops), :class:`Stream` (a large
-body streamed in chunks) and :class:`Handler` (any callable). Use the
+body streamed in chunks), :class:`Delayed` (another route, after a pause) and
+:class:`Handler` (any callable). Use the
 ``http_server`` fixture in tests; the server stops (and hanging handlers return)
 at teardown.
 """
@@ -17,6 +18,7 @@ at teardown.
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -145,6 +147,19 @@ class Stream(Route):
 
 
 @dataclass
+class Delayed(Route):
+    """Another route, answered after ``seconds``: a real publisher's time to first byte."""
+
+    route: Route
+    seconds: float
+
+    def respond(self, request: RecordedRequest, stopping: threading.Event) -> Response:
+        if stopping.wait(self.seconds):
+            return Response(503)
+        return self.route.respond(request, stopping)
+
+
+@dataclass
 class Handler(Route):
     """Any callable, for one-off behaviour in a test."""
 
@@ -157,6 +172,12 @@ class Handler(Route):
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real feed servers do
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every keep-alive response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve()
