@@ -65,21 +65,21 @@ class Pipeline:
         articles: Sequence[Article],
         *,
         now: datetime,
-        alert_after: datetime | None = None,
+        first_poll: bool = False,
+        backfill_after: datetime | None = None,
     ) -> IngestResult:
         """Store and match a feed's articles.
 
-        Articles published before ``alert_after`` (the backfill window on a feed's first poll) and
-        articles older than the retention period are stored and matched but raise no alert, so that
-        a new feed does not flood the analysts and a pruned story coming back is not news.
+        Some articles are stored and matched but raise no alert: on a feed's first poll, those
+        published before ``backfill_after`` (None: alert on all), so that a new feed does not flood
+        the analysts; later, those older than the retention period (a pruned story coming back is
+        not news).
         """
         matcher = self._matcher()
         result = IngestResult()
-        oldest_news = now - self._retention
+        alert_after = backfill_after if first_poll else now - self._retention
         for article in articles:
-            quiet = article.published < oldest_news or (
-                alert_after is not None and article.published < alert_after
-            )
+            quiet = alert_after is not None and article.published < alert_after
             events: list[object] = []
             with self._db.transaction() as conn:
                 seen, stored_id = upsert_article(

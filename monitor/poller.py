@@ -97,7 +97,8 @@ class Poller:
         ingest = self._pipeline.ingest(
             parsed.articles,
             now=now,
-            alert_after=self._alert_after(feed, now) if first_poll else None,
+            first_poll=first_poll,
+            backfill_after=self._backfill_after(feed, now),
         )
         interval = self._interval(feed, now, ttl=parsed.ttl_minutes, max_age=result.max_age)
         with self._db.transaction() as conn:
@@ -117,7 +118,7 @@ class Poller:
             )
         return self._done(feed, state.url, result.status, ingest.new, started, parsed.error)
 
-    def _alert_after(self, feed: FeedConfig, now: datetime) -> datetime | None:
+    def _backfill_after(self, feed: FeedConfig, now: datetime) -> datetime | None:
         hours = (
             feed.backfill_hours if feed.backfill_hours is not None else self._config.backfill_hours
         )
