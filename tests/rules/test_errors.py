@@ -100,7 +100,8 @@ def test_all_errors_of_all_files_are_reported(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         (
-            "rules:\n  - id: a\n    title: A\n    query: x\n  - id: a\n    title: B\n    query: y\n",
+            "rules:\n  - id: a\n    title: A\n    query: x\n"
+            "  - id: a\n    title: B\n    query: y\n",
             "r.yaml:5:5: duplicate rule id a (also defined at",
         ),
         (
