@@ -277,6 +277,8 @@ class Notifier:
         digest_id = digests.digest_id(name, now)
         channels = cfg.channels or self.settings.effective_default_channels
         with self.db.transaction() as conn:
+            if digests.get_digest(conn, digest_id) is not None:
+                return digest_id  # this fire time already ran
             alert_ids = digests.pending_alert_ids(conn, name, until=now)
             if not alert_ids and not cfg.send_empty:
                 log.info("digest %s: no alerts waiting, nothing sent", name)
