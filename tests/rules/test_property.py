@@ -91,7 +91,7 @@ def query(depth: int = 2) -> st.SearchStrategy[str]:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     queries=st.lists(query(), min_size=1, max_size=6),
     title=text(),
@@ -102,8 +102,11 @@ def test_index_agrees_with_reference(queries: list[str], title: str, content: st
     specs = [RuleSpec(id=f"r{i}", title="t", query=q) for i, q in enumerate(queries)]
     result = compile_rules(sets, specs, lint=False)
     if result.ruleset is None:
-        # Only queries that can match with no positive term are refused here.
-        assert all("contains none of its terms" in e.message for e in result.errors)
+        # The generator can write NOT inside NEAR or a query with no positive term.
+        assert all(
+            "contains none of its terms" in e.message or "operand" in e.message
+            for e in result.errors
+        ), [e.message for e in result.errors]
         return
     rs = result.ruleset
     a = article(content, title=title)
