@@ -83,7 +83,7 @@ class App:
             feeds = configured_feeds(settings)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot read the feeds: {exc}") from exc
-        db = open_database(settings.store.url)
+        db = open_database(settings.store_url)
         try:
             app = cls(settings, db, result.ruleset, feeds)
         except Exception:
@@ -91,7 +91,7 @@ class App:
             raise
         log.info(
             "rule set %s active (%d rules); %d feeds; store %s",
-            result.ruleset.version, len(result.ruleset.rules), len(feeds), settings.store.url,
+            result.ruleset.version, len(result.ruleset.rules), len(feeds), settings.store_url,
         )  # fmt: skip
         return app
 

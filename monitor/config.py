@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def store_url(self) -> str:
+        """The store URL, with the default under ``data_dir`` filled in."""
+        return self.store.url or f"sqlite:///{self.data_dir / 'monitor.db'}"
+
+    @property
     def effective_default_channels(self) -> list[str]:
         return list(self.default_channels) or list(self.channels)
 

@@ -32,7 +32,7 @@ class Daemon:
     async def _poll(self, feed: FeedConfig) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._polls.add(task)  # type: ignore[arg-type]
+        self._polls.add(task)
         try:
             await self.app.poller.poll(feed)
             next_at = self.app.poller.next_poll_at(feed)
@@ -40,7 +40,7 @@ class Daemon:
             if job is not None and next_at is not None and not self.stop.is_set():
                 job.modify(next_run_time=next_at)  # adaptive interval and back-off
         finally:
-            self._polls.discard(task)  # type: ignore[arg-type]
+            self._polls.discard(task)
 
     def _schedule(self) -> None:
         now = utcnow()

@@ -100,7 +100,7 @@ def rss(title: str, paragraphs: list[str], others: list[dict[str, object]]) -> s
 
 def atom(title: str, paragraphs: list[str], others: list[dict[str, object]]) -> str:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    updated = max([SEED_PUBLISHED] + [i["published"] for i in others])  # type: ignore[misc]
+    updated = max([SEED_PUBLISHED, *(i["published"] for i in others)])  # type: ignore[type-var]
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -142,8 +142,9 @@ def main() -> int:
         return 1
     title, paragraphs = seed_article()
     others = other_items()
-    (ROOT / "seeds" / "seed-feed.rss").write_text(rss(title, paragraphs, others), encoding="utf-8")
-    (ROOT / "seeds" / "seed-feed.atom").write_text(atom(title, paragraphs, others), encoding="utf-8")
+    seeds = ROOT / "seeds"
+    (seeds / "seed-feed.rss").write_text(rss(title, paragraphs, others), encoding="utf-8")
+    (seeds / "seed-feed.atom").write_text(atom(title, paragraphs, others), encoding="utf-8")
     for item in others:
         print(f"{item['source']}: {item['title']}")
     return 0

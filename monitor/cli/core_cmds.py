@@ -77,7 +77,7 @@ def feeds_list(
     """Each feed's health: last success, last error, failures, next poll."""
     settings = settings_from(config_path, log_level, log_format)
     configured = {f.name: f for f in configured_feeds(settings)}
-    db = open_database(settings.store.url)
+    db = open_database(settings.store_url)
     try:
         states = {s.name: s for s in list_feeds(db.conn)}
     finally:
@@ -112,7 +112,7 @@ def feeds_list(
                     r["failures"],
                     r["next_poll"],
                     r["articles"],
-                    _short(r["last_error"]),
+                    _short(str(r["last_error"]) if r["last_error"] else None),
                 ]
                 for r in rows
             ],
@@ -138,7 +138,7 @@ def alerts_list(
 ) -> None:
     """Recent alerts, newest first."""
     settings = settings_from(config_path, log_level, log_format)
-    db = open_database(settings.store.url)
+    db = open_database(settings.store_url)
     try:
         rows = recent_alerts(db.conn, limit=limit)
     finally:
