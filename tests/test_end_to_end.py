@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,13 @@ def test_invalid_config_fails_fast_with_the_key(tmp_path: Path) -> None:
     result = monitor(tmp_path, "run", "--config", str(config))
     assert result.returncode == 2
     assert "fetch.timeout" in result.stderr
+
+
+def test_json_logs_are_one_object_per_line_with_the_poll_fields(tmp_path: Path) -> None:
+    result = monitor(tmp_path, "poll", "--once", "--log-format", "json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    polls = [r for r in records if r["logger"] == "monitor.poll"]
+    assert {r["feed"] for r in polls} == {"seed-rss", "seed-atom"}
+    assert all({"status", "new_articles", "duration", "level", "time"} <= set(r) for r in polls)
+    assert sum(r["new_articles"] for r in polls) == 9
