@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ import httpx
 from monitor.config import FetchConfig
 from monitor.sources.http_headers import http_date, parse_max_age, parse_retry_after
 from monitor.sources.inflate import BodyTooLarge, BoundedBody, DecodeError
+
+log = logging.getLogger(__name__)
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -125,7 +128,10 @@ class Fetcher:
                 url=url, final_url=url, status=None, body=None,
                 error=f"unsupported URL scheme {scheme!r}",
             )  # fmt: skip
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = _checked_host(url)
+        except _FetchFailed as exc:
+            return FetchResult(url=url, final_url=url, status=None, body=None, error=str(exc))
         semaphore = self._per_host.setdefault(host, asyncio.Semaphore(self.config.per_host))
         # Host first: a task queued behind a busy host must not hold a global slot.
         async with semaphore, self._global:
@@ -162,6 +168,7 @@ class Fetcher:
                     target = urljoin(current, location.strip())
                     if _scheme(target) not in ("http", "https"):
                         raise _FetchFailed(f"redirect to unsupported URL {target!r}")
+                    _checked_host(target)
                     if target in visited:
                         raise _FetchFailed("redirect loop")
                     visited.add(target)
@@ -172,8 +179,12 @@ class Fetcher:
             return self._failure(url, current, exc.status or status, str(exc), started)
         except TimeoutError:
             return self._failure(url, current, None, f"timed out after {deadline:.1f} s", started)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return self._failure(url, current, None, self._describe(exc), started)
+        except Exception as exc:  # hostile input can surprise any library: report, never raise
+            log.exception("unexpected error fetching %s", url)
+            reason = f"unexpected error: {type(exc).__name__}: {exc}"
+            return self._failure(url, current, None, reason, started)
         return self._result(
             url, current, status, headers, body, etag, last_modified, all_permanent, started
         )
@@ -260,7 +271,7 @@ class Fetcher:
             duration=time.perf_counter() - started,
         )
 
-    def _describe(self, exc: httpx.HTTPError) -> str:
+    def _describe(self, exc: httpx.HTTPError | httpx.InvalidURL) -> str:
         cfg = self.config
         if isinstance(exc, httpx.ConnectTimeout):
             return f"timed out after {cfg.connect_timeout:.1f} s connecting"
@@ -323,6 +334,18 @@ def _read_file(path: Path, limit: int) -> tuple[bytes, str, datetime]:
         raise _FetchFailed(f"file larger than {limit} bytes: {path}")
     stamp = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
     return body, stamp, datetime.fromtimestamp(stat.st_mtime, UTC)
+
+
+def _checked_host(url: str) -> str:
+    """The URL's host, lower-cased; a malformed URL fails here with a clear reason."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError as exc:
+        raise _FetchFailed(f"invalid URL: {exc}") from exc
+    if not parts.hostname:
+        raise _FetchFailed("invalid URL: no host")
+    return parts.hostname.lower()
 
 
 def _local_path(url: str) -> Path:

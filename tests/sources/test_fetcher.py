@@ -397,3 +397,30 @@ async def test_hanging_server_stops_promptly() -> None:
         await asyncio.to_thread(server.stop)  # must not wait for the 30 s client timeout
         result = await pending
     assert result.error is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://[::1/feed", "invalid URL: Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999/feed", "invalid URL: Port out of range 0-65535"),
+        ("https://", "invalid URL: no host"),
+        ("http://\u2603.invalid/", "invalid URL: Invalid IDNA hostname: '\u2603.invalid'"),
+    ],
+)
+async def test_malformed_urls_are_reported_not_raised(
+    fetcher: Fetcher, url: str, error: str
+) -> None:
+    result = await fetcher.fetch(url)
+    assert result.error == error and result.body is None
+
+
+async def test_redirect_to_a_malformed_or_non_web_url(
+    http_server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    bad_port = http_server.add("/a", Redirect("http://127.0.0.1:99999/x"))
+    result = await fetcher.fetch(bad_port)
+    assert result.error == "invalid URL: Port out of range 0-65535"
+    to_file = http_server.add("/b", Redirect("file:///etc/passwd"))
+    result = await fetcher.fetch(to_file)
+    assert result.error == "redirect to unsupported URL 'file:///etc/passwd'"
