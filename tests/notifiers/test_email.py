@@ -224,3 +224,36 @@ def test_tls_context_check_fails_fast_on_a_missing_ca_file(make_harness, tmp_pat
     )
     with pytest.raises(NotifierConfigError, match=r"channels\.ops\.ca_file"):
         _ = h.notifier
+
+
+async def test_password_comes_from_the_environment(
+    make_harness, smtp_server, server_tls, ca_file, tmp_path: Path, monkeypatch
+):
+    from monitor.config import load_settings
+
+    server = smtp_server(
+        tls_context=server_tls,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=authenticator,
+    )
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        f"""
+[channels.ops]
+type = "email"
+host = "127.0.0.1"
+port = {server.port}
+tls = "starttls"
+ca_file = "{ca_file}"
+username = "analyst"
+from = "monitor@alerts.example.org"
+to = ["analysts@example.org"]
+"""
+    )
+    monkeypatch.setenv("MONITOR_CHANNELS__OPS__PASSWORD", USERS["analyst"])
+    h = make_harness()
+    h.settings = load_settings(config)
+    h.raise_alert(make_rule(), make_article())
+    assert await h.notifier.deliver_due(T0) == 1
+    assert server.messages[0].authenticated
