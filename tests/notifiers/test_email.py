@@ -251,8 +251,8 @@ from = "monitor@alerts.example.org"
 to = ["analysts@example.org"]
 """
     )
-    monkeypatch.setenv("MONITOR_CHANNELS__OPS__PASSWORD", USERS["analyst"])
     h = make_harness()
+    monkeypatch.setenv("MONITOR_CHANNELS__OPS__PASSWORD", USERS["analyst"])
     h.settings = load_settings(config)
     h.raise_alert(make_rule(), make_article())
     assert await h.notifier.deliver_due(T0) == 1
