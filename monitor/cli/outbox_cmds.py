@@ -19,12 +19,8 @@ from monitor.store.db import StoreError
 
 
 def _open_store(settings: Settings) -> Database:
-    url = settings.store.url  # load_settings resolved it (default: DATA_DIR/monitor.db)
-    if url is None:
-        click.echo("monitor: no store configured (store.url)", err=True)
-        sys.exit(2)
     try:
-        return open_database(url)
+        return open_database(settings.store_url)
     except StoreError as exc:
         click.echo(f"monitor: {exc}", err=True)
         sys.exit(2)
