@@ -31,10 +31,7 @@ _VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "
 _PARA_MARK = "\x00P"
 _LINE_MARK = "\x00L"
 _BREAK_MARK = "\x00B"
-_MARKS = re.compile(r"(?:[^\S\n]*\x00[PLB])+[^\S\n]*")
-_SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
-_INLINE_SPACES = re.compile(r"[^\S\n]+")
 
 
 class _TextExtractor(HTMLParser):
@@ -70,11 +67,12 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip_depth:
             return
+        data = data.replace("\x00", "")  # reserved for the break marks
         if self._pre_depth:
             lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-            self.parts.append(_BREAK_MARK.join(_SPACES.sub(" ", line) for line in lines))
+            self.parts.append(_BREAK_MARK.join(_collapse(line) for line in lines))
         else:
-            self.parts.append(_SPACES.sub(" ", data))
+            self.parts.append(_collapse(data))
 
     def _boundary(self, tag: str) -> None:
         if tag in _PARAGRAPH:
@@ -99,27 +97,47 @@ def html_to_text(html: str) -> str:
 
 def normalise_space(text: str) -> str:
     """One line of text with single spaces: for titles, authors and tags."""
-    return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
+    return " ".join(_CONTROL.sub("", text).split())
 
 
-def _breaks(run: re.Match[str]) -> str:
-    marks = run.group(0)
-    if _PARA_MARK in marks or marks.count(_BREAK_MARK) > 1:
-        return "\n\n"
-    return "\n"
+def _collapse(data: str) -> str:
+    """Runs of whitespace → one space, keeping a leading/trailing one (it separates words)."""
+    core = " ".join(data.split())
+    if not core:
+        return " " if data else ""
+    lead = " " if data[0].isspace() else ""
+    trail = " " if data[-1].isspace() else ""
+    return f"{lead}{core}{trail}"
 
 
 def _layout(raw: str) -> str:
-    text = _CONTROL.sub("", _MARKS.sub(_breaks, raw))
-    lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    # Each "\x00" starts a mark; marks separated only by spaces form one run of breaks.
+    first, *marked = raw.split("\x00")
+    parts = [first]
+    run: list[str] = []
+    for piece in marked:
+        run.append(piece[:1])
+        rest = piece[1:]
+        if rest.strip():
+            parts.append(_breaks(run))
+            parts.append(rest)
+            run = []
+    text = _CONTROL.sub("", "".join(parts))
     out: list[str] = []
     blank = False
-    for line in lines:
-        if line:
-            if blank and out:
-                out.append("")
-            out.append(line)
-            blank = False
-        else:
+    for line in text.split("\n"):
+        words = line.split()
+        if not words:
             blank = True
+            continue
+        if blank and out:
+            out.append("")
+        out.append(" ".join(words))
+        blank = False
     return "\n".join(out)
+
+
+def _breaks(run: list[str]) -> str:
+    if "P" in run or run.count("B") > 1:
+        return "\n\n"
+    return "\n"
