@@ -9,8 +9,10 @@ set of phrases one of which must occur, so only candidate rules are evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from typing import cast
 
 from monitor.models import FIELDS, Article
 from monitor.rules.nodes import Occurrences
@@ -134,23 +136,26 @@ class Index:
     ) -> Occurrences:
         """Where each phrase occurs in the article's fields (by field index)."""
         occ = Occurrences()
-        add = occ.add
+        masks, where = occ.masks, occ.where
         get = self._cache.get
         roots = self._roots
+        lookup = self._patterns_of
         for fi in fields:
             text = article.text(FIELDS[fi])
             if not text:
                 continue
-            words = scan(text)
-            pats = [get(w) for w in words]
+            bit = 1 << fi
+            words: Sequence[str | bytes] = scan(text)
             n = len(words)
-            for i in range(n):
-                p = pats[i]
-                if p is None:
-                    p = pats[i] = self._patterns_of(words[i])
-                if not p:
-                    continue
-                for pid in p:
+            pats: list[tuple[int, ...] | None] = list(map(get, words))
+            if None in pats:
+                for i, p in enumerate(pats):
+                    if p is None:
+                        pats[i] = lookup(words[i])
+            found_pats = cast(list[tuple[int, ...]], pats)
+            # Only positions whose word satisfies some pattern (a non-empty tuple).
+            for i in compress(range(n), found_pats):
+                for pid in found_pats[i]:
                     node = roots.get(pid)
                     if node is None:
                         continue
@@ -158,12 +163,14 @@ class Index:
                     while stack:
                         node, j = stack.pop()
                         for leaf in node.leaves:
-                            add(leaf, fi, i, j + 1)
+                            masks[leaf] = masks.get(leaf, 0) | bit
+                            found = where.get(leaf)
+                            if found is None:
+                                where[leaf] = [(fi, i, j + 1)]
+                            else:
+                                found.append((fi, i, j + 1))
                         if node.children and j + 1 < n:
-                            nxt = pats[j + 1]
-                            if nxt is None:
-                                nxt = pats[j + 1] = self._patterns_of(words[j + 1])
-                            for q in nxt:
+                            for q in found_pats[j + 1]:
                                 child = node.children.get(q)
                                 if child is not None:
                                     stack.append((child, j + 1))

@@ -333,8 +333,7 @@ class _FileReader:
                 bad = True
                 self.errors.append(
                     where.error(
-                        f"unknown field {name}{did_you_mean(name, FIELDS)}:"
-                        f" use {', '.join(FIELDS)}"
+                        f"unknown field {name}{did_you_mean(name, FIELDS)}: use {', '.join(FIELDS)}"
                     )
                 )
         if bad:
