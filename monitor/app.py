@@ -59,7 +59,6 @@ class App:
         self.bus = EventBus()
         log_events(self.bus)
         self.notifier = Notifier(settings, db, self.bus)
-        self.bus.subscribe(AlertQueued, lambda _: self.notifier.wake())  # deliver without waiting
         self.fetcher = Fetcher(settings.fetch)
         self.pipeline = Pipeline(
             db,

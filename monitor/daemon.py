@@ -42,6 +42,11 @@ class Daemon:
         finally:
             self._polls.discard(task)
 
+    async def _housekeeping(self) -> None:
+        # A coroutine, so APScheduler runs it on the loop: a plain function would run in a
+        # worker thread and share the store's connection with the loop.
+        self.app.housekeeping()
+
     def _schedule(self) -> None:
         now = utcnow()
         for feed in self.app.feeds:
@@ -57,7 +62,7 @@ class Daemon:
                 next_run_time=now,  # the first poll of each feed runs at start
             )
         self.scheduler.add_job(
-            self.app.housekeeping,
+            self._housekeeping,
             IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL.total_seconds()),
             id="housekeeping",
             name="housekeeping",

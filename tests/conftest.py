@@ -12,6 +12,8 @@ from monitor.config import Settings, resolve_paths
 
 pytest_plugins = ["tests.servers"]  # the loopback HTTP server fixture
 
+from tests.notifiers.conftest import webhook_receiver  # noqa: E402, F401  (for the daemon tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_RSS = ROOT / "seeds" / "seed-feed.rss"
 SEED_ATOM = ROOT / "seeds" / "seed-feed.atom"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SEED_RSS
+from tests.notifiers.conftest import Reply, WebhookReceiver
 
 STARTUP_TIMEOUT = 60.0
 
@@ -145,3 +147,73 @@ type = "folder"
     )
     daemon.wait_for(lambda: "(2 rules)" in daemon.log, "the reload of the fixed rules")
     assert daemon.stop() == 0
+
+
+def drone_feed(count: int) -> str:
+    items = "".join(
+        f"<item><title>Drone attack number {i} on a base</title>"
+        f"<link>https://news.example/drones/{i}</link><guid>drone-story-{i}</guid>"
+        f"<description>A drone attack was reported, the {i}th this month.</description></item>"
+        for i in range(count)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    )
+
+
+def test_sigkill_during_delivery_loses_nothing_and_creates_nothing_twice(
+    tmp_path: Path, start_daemon: Callable[[Path], Daemon], webhook_receiver: WebhookReceiver
+) -> None:
+    alerts_expected = 6
+    (tmp_path / "drones.rss").write_text(drone_feed(alerts_expected), encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "drones.yaml").write_text(
+        "rules:\n  - id: drones\n    title: Drones\n    severity: high\n    query: drone*\n",
+        encoding="utf-8",
+    )
+    config = write_config(
+        tmp_path,
+        f"""
+storm_threshold = 100
+[[feeds]]
+name = "drones"
+url = "drones.rss"
+backfill_hours = -1
+[rules]
+paths = ["rules"]
+watch = false
+[channels.hook]
+type = "webhook"
+url = "{webhook_receiver.url()}"
+[delivery]
+concurrency = 1
+lease_seconds = 2
+poll_interval = 0.2
+backoff_base = 0.5
+""",
+    )
+    webhook_receiver.default = Reply(delay=0.5)  # slow enough to be killed mid-batch
+
+    first = start_daemon(config)
+    first.wait_for(lambda: len(webhook_receiver.requests) >= 2, "the first deliveries")
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    delivered_before_kill = len(webhook_receiver.requests)
+    assert delivered_before_kill < alerts_expected, "the kill came in the middle of the batch"
+
+    second = start_daemon(config)
+
+    def distinct_ids() -> set[str]:
+        return {r.headers["webhook-id"] for r in webhook_receiver.requests}
+
+    second.wait_for(lambda: len(distinct_ids()) == alerts_expected, "every alert delivered")
+    assert second.stop(signal.SIGTERM) == 0
+
+    db = sqlite3.connect(tmp_path / "data" / "monitor.db")
+    alert_ids = {row[0] for row in db.execute("SELECT id FROM alerts")}
+    statuses = [row[0] for row in db.execute("SELECT status FROM outbox")]
+    db.close()
+    assert len(alert_ids) == alerts_expected, "no alert was created twice"
+    assert statuses == ["sent"] * alerts_expected
+    assert {r.json()["id"] for r in webhook_receiver.requests} <= alert_ids
+    # At-least-once: at most the one in-flight delivery is repeated, under the same webhook-id.
+    assert len(webhook_receiver.requests) <= alerts_expected + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -50,11 +51,18 @@ class Database:
         self.conn.execute("PRAGMA busy_timeout=10000")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
+        self._owner = threading.get_ident()
         self.migrate()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All-or-nothing: a match, its alert and its outbox rows commit together."""
+        """All-or-nothing: a match, its alert and its outbox rows commit together.
+
+        The connection belongs to the thread that opened it (the event loop's): transactions are
+        synchronous blocks there, so tasks cannot interleave inside one.
+        """
+        if threading.get_ident() != self._owner:
+            raise StoreError("the store was used from another thread than the one that opened it")
         if self._depth:
             self._depth += 1
             try:

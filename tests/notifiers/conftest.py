@@ -6,6 +6,7 @@ import io
 import json
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -287,6 +288,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    delay: float = 0.0  # seconds before answering: a slow receiver
 
 
 class WebhookReceiver:
@@ -295,6 +297,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.requests: list[WebhookRequest] = []
         self.script: list[Reply] = []
+        self.default = Reply()  # the answer once the script is used up
         self._lock = threading.Lock()
         receiver = self
 
@@ -308,13 +311,17 @@ class WebhookReceiver:
                             self.path, {k.lower(): v for k, v in self.headers.items()}, body
                         )
                     )
-                    reply = receiver.script.pop(0) if receiver.script else Reply()
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                    reply = receiver.script.pop(0) if receiver.script else receiver.default
+                time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (a test killed it)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
