@@ -92,11 +92,11 @@ def vocabulary(articles: Sequence[Article]) -> tuple[list[str], list[str]]:
             if w[0].isupper() and not w.isupper():
                 caps[w.lower()] += 1
     n = len(articles)
-    names = [w for w, c in caps.items() if 0.0005 * n <= c <= 0.03 * n and w not in COMMON_WORDS]
+    names = [w for w, c in caps.items() if 0.0005 * n <= c <= 0.01 * n and w not in COMMON_WORDS]
     topics = [
         w
         for w, c in df.items()
-        if 0.001 * n <= c <= 0.05 * n and w not in COMMON_WORDS and caps[w] < c / 2
+        if 0.001 * n <= c <= 0.02 * n and w not in COMMON_WORDS and caps[w] < c / 2
     ]
     return sorted(names), sorted(topics)
 
@@ -296,9 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         naive_rate = rate(naive.match, sample, 0.0, warm_up=False)
         per_article[count] = 1e6 / short_rate
         print(
-            f"{count:>7,} {compile_s:>9.2f} {mb:>8.1f} {short_rate:>10,.0f} {1e6 / short_rate:>7.0f}"
-            f" {long_rate:>10,.0f} {cands:>9.1f} {naive_rate:>11,.2f} {short_rate / naive_rate:>8,.0f}"
-            f" {100 * short_rate / floor_short:>9.0f}%"
+            f"{count:>7,} {compile_s:>9.2f} {mb:>8.1f} {short_rate:>10,.0f}"
+            f" {1e6 / short_rate:>7.0f} {long_rate:>10,.0f} {cands:>9.1f} {naive_rate:>11,.2f}"
+            f" {short_rate / naive_rate:>8,.0f} {100 * short_rate / floor_short:>9.0f}%"
         )
     print("-" * len(header))
     print(

@@ -8,6 +8,7 @@ rules without examples, lower-case operators.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Sequence
@@ -342,6 +343,7 @@ def _warn_unused_sets(
 # --------------------------------------------------------------------------- queries
 
 
+@functools.lru_cache(maxsize=262144)
 def term_weight(phrase: Phrase) -> float:
     """A rough chance that the phrase occurs in an article: rarer phrases anchor rules."""
     weights = []
@@ -358,6 +360,7 @@ class _Compiled:
     node: CNode
     anchors: frozenset[int] | None  # None: can hold with no positive term occurring
     weight: float  # estimated chance of being true
+    also: tuple[frozenset[int], ...] = ()  # further anchor sets that must also occur
 
 
 class _RuleCompiler:
@@ -400,7 +403,8 @@ class _RuleCompiler:
                 parsed.root.start,
             )
             return None
-        self.builder.anchor(self.index, result.anchors)
+        also = sorted(result.also, key=self.anchor_weight)
+        self.builder.anchor(self.index, result.anchors, also[0] if also else None)
         return result.node
 
     def node(self, n: Node, fmask: int) -> _Compiled:
@@ -422,23 +426,30 @@ class _RuleCompiler:
         if isinstance(n, AndNode):
             kids = [self.node(c, fmask) for c in n.children]
             order = sorted(kids, key=lambda k: k.weight)
-            anchored = [k for k in kids if k.anchors is not None]
-            anchors = None
-            if anchored:
-                anchors = min(anchored, key=lambda k: self.anchor_weight(k.anchors)).anchors
+            anchored = sorted(
+                (k for k in kids if k.anchors is not None),
+                key=lambda k: self.anchor_weight(k.anchors),
+            )
+            anchors = anchored[0].anchors if anchored else None
+            also = [k.anchors for k in anchored[1:] if k.anchors is not None]
+            for k in anchored:
+                also.extend(k.also)
             return _Compiled(
                 CAnd(tuple(k.node for k in kids), tuple(k.node for k in order)),
                 anchors,
                 min(k.weight for k in kids),
+                tuple(also),
             )
         if isinstance(n, NearNode):
             left, right = self.node(n.left, fmask), self.node(n.right, fmask)
             assert isinstance(left.node, Positional) and isinstance(right.node, Positional)
-            pick = min((left, right), key=lambda k: self.anchor_weight(k.anchors))
+            pick, other = sorted((left, right), key=lambda k: self.anchor_weight(k.anchors))
+            near_also = (other.anchors,) if other.anchors is not None else ()
             return _Compiled(
                 CNear(left.node, right.node, n.distance, n.ordered),
                 pick.anchors,
                 min(left.weight, right.weight) / 2,
+                near_also + left.also + right.also,
             )
         assert isinstance(n, AtLeastNode)
         return self.atleast(n, fmask)
@@ -478,14 +489,14 @@ class _RuleCompiler:
             wrapped: CNode = CFieldPositional(child.node, n.field)
         else:
             wrapped = CField(child.node, n.field)
-        return _Compiled(wrapped, child.anchors, child.weight)
+        return _Compiled(wrapped, child.anchors, child.weight, child.also)
 
     def atleast(self, n: AtLeastNode, fmask: int) -> _Compiled:
         kids = [self.node(c, fmask) for c in n.children]
         if len(kids) == 1:
             only = kids[0]
             assert isinstance(only.node, Positional)
-            return _Compiled(CCount(n.n, only.node), only.anchors, only.weight / n.n)
+            return _Compiled(CCount(n.n, only.node), only.anchors, only.weight / n.n, only.also)
         anchored = sorted(
             (k for k in kids if k.anchors is not None), key=lambda k: self.anchor_weight(k.anchors)
         )

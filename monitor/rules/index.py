@@ -44,7 +44,7 @@ class IndexBuilder:
     def __init__(self) -> None:
         self.leaf_ids: dict[Phrase, int] = {}
         self.phrases: list[Phrase] = []
-        self._anchors: list[tuple[int, frozenset[int]]] = []
+        self._anchors: list[tuple[int, frozenset[int], frozenset[int] | None]] = []
 
     def leaf(self, phrase: Phrase) -> int:
         """The id of a phrase, shared by every rule that uses it."""
@@ -54,9 +54,12 @@ class IndexBuilder:
             self.phrases.append(phrase)
         return found
 
-    def anchor(self, rule_index: int, leaves: frozenset[int]) -> None:
-        """Rule ``rule_index`` can only match an article in which one of ``leaves`` occurs."""
-        self._anchors.append((rule_index, leaves))
+    def anchor(
+        self, rule_index: int, leaves: frozenset[int], also: frozenset[int] | None = None
+    ) -> None:
+        """Rule ``rule_index`` can only match an article in which one of ``leaves`` occurs
+        (and, when given, one of ``also`` too: a cheap second filter before evaluation)."""
+        self._anchors.append((rule_index, leaves, also))
 
     def build(self) -> Index:
         pattern_ids: dict[WordPattern, int] = {}
@@ -72,14 +75,19 @@ class IndexBuilder:
                     nodes += 1
                 node = child
             node.leaves = (*node.leaves, leaf)
-        postings: dict[int, list[int]] = {}
-        for rule_index, leaves in self._anchors:
+        plain: dict[int, list[int]] = {}
+        paired: dict[int, list[tuple[int, frozenset[int]]]] = {}
+        for rule_index, leaves, also in self._anchors:
             for leaf in leaves:
-                postings.setdefault(leaf, []).append(rule_index)
+                if also is None:
+                    plain.setdefault(leaf, []).append(rule_index)
+                else:
+                    paired.setdefault(leaf, []).append((rule_index, also))
         return Index(
             pattern_ids,
             root.children,
-            {leaf: tuple(rules) for leaf, rules in postings.items()},
+            {leaf: tuple(rules) for leaf, rules in plain.items()},
+            {leaf: tuple(rules) for leaf, rules in paired.items()},
             len(self.phrases),
             nodes,
         )
@@ -93,11 +101,13 @@ class Index:
         pattern_ids: dict[WordPattern, int],
         roots: dict[int, _TrieNode],
         postings: dict[int, tuple[int, ...]],
+        paired: dict[int, tuple[tuple[int, frozenset[int]], ...]],
         phrase_count: int,
         trie_nodes: int,
     ) -> None:
         self._roots = roots
         self._postings = postings
+        self._paired = paired
         self._words: dict[tuple[str, bool], int] = {}
         self._prefixes: dict[tuple[str, bool], int] = {}
         for pattern, pid in pattern_ids.items():
@@ -106,7 +116,10 @@ class Index:
         self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
         self._cache: dict[str | bytes, tuple[int, ...]] = {}
         self.stats = IndexStats(
-            phrase_count, len(pattern_ids), trie_nodes, sum(len(p) for p in postings.values())
+            phrase_count,
+            len(pattern_ids),
+            trie_nodes,
+            sum(len(p) for p in postings.values()) + sum(len(p) for p in paired.values()),
         )
 
     def _patterns_of(self, raw: str | bytes) -> tuple[int, ...]:
@@ -178,10 +191,14 @@ class Index:
 
     def candidates(self, occ: Occurrences) -> list[int]:
         """Indexes of the rules one of whose anchor phrases occurs, in rule order."""
-        postings = self._postings
+        postings, paired = self._postings, self._paired
+        present = occ.masks.keys()
         found: set[int] = set()
-        for leaf in occ.masks:
+        for leaf in present:
             rules = postings.get(leaf)
             if rules is not None:
                 found.update(rules)
+            pairs = paired.get(leaf)
+            if pairs is not None:
+                found.update([r for r, also in pairs if not present.isdisjoint(also)])
         return sorted(found)

@@ -102,14 +102,17 @@ class CTerm(Positional):
 
 
 class CSet(Positional):
-    __slots__ = ("label", "terms")
+    __slots__ = ("label", "leaves", "terms")
 
     def __init__(self, terms: tuple[CTerm, ...], label: str) -> None:
         self.terms = terms
+        self.leaves = frozenset(t.leaf for t in terms)
         self.label = label
 
     def test(self, occ: Occurrences) -> bool:
         masks = occ.masks
+        if masks.keys().isdisjoint(self.leaves):  # the common case, decided in C
+            return False
         return any(masks.get(t.leaf, 0) & t.fmask for t in self.terms)
 
     def occurrences(self, occ: Occurrences) -> list[HitRef]:
