@@ -29,6 +29,7 @@ from tests.servers import (
     Status,
     Stream,
 )
+from tests.sources.samples import declared_content_type, sample
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Gulf Desk</title><ttl>30</ttl>
@@ -424,3 +425,30 @@ async def test_redirect_to_a_malformed_or_non_web_url(
     to_file = http_server.add("/b", Redirect("file:///etc/passwd"))
     result = await fetcher.fetch(to_file)
     assert result.error == "redirect to unsupported URL 'file:///etc/passwd'"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "title"),
+    [
+        ("real/encoding_WINDOWS-1251.xml", "text/xml; charset=windows-1251", "iBash.Org.Ru"),
+        (
+            "real/kc0011.rss",
+            "application/rss+xml",
+            "投资资讯网交易在线--流通纪念币最新20篇论坛主题-全文",
+        ),  # noqa: E501
+        ("encoding/http_i18n.xml", None, "Iñtërnâtiônàlizætiøn"),
+    ],
+)
+async def test_served_encodings_decode_end_to_end(
+    http_server: LoopbackServer, fetcher: Fetcher, name: str, content_type: str | None, title: str
+) -> None:
+    body = sample(name)
+    served_as = content_type or declared_content_type(body) or "application/xml"
+    url = http_server.add("/feed", Static(body, content_type=served_as, gzip=True))
+    result = await fetcher.fetch(url)
+    assert result.body == body
+    parsed = parse_feed(
+        result.body, feed_name="f", url=url, headers=result.headers, fetched_at=datetime.now(UTC)
+    )
+    assert parsed.error is None
+    assert parsed.title == title
