@@ -69,20 +69,7 @@ class Poller:
                 feed, state, result.status, result.error, result.retry_after, started
             )
         if result.not_modified or result.body is None:
-            interval = self._interval(feed, now, ttl=None, max_age=result.max_age)
-            with self._db.transaction() as conn:
-                record_poll(
-                    conn,
-                    feed.name,
-                    now=now,
-                    status=result.status,
-                    ok=True,
-                    error=None,
-                    next_poll_at=now + timedelta(seconds=interval),
-                    interval_seconds=interval,
-                    keep_validators=True,
-                    new_url=result.permanent_redirect,
-                )
+            self._succeeded(feed, result, now, ttl=None, error=None, new_articles=0)
             return self._done(feed, state.url, result.status, 0, started, None, not_modified=True)
         parsed = parse_feed(
             result.body,
@@ -93,14 +80,28 @@ class Poller:
         )
         if parsed.error is not None and not parsed.articles and parsed.version is None:
             return self._failed(feed, state, result.status, parsed.error, None, started)
-        first_poll = state.first_polled_at is None
         ingest = self._pipeline.ingest(
             parsed.articles,
             now=now,
-            first_poll=first_poll,
+            first_poll=state.first_polled_at is None,
             backfill_after=self._backfill_after(feed, now),
         )
-        interval = self._interval(feed, now, ttl=parsed.ttl_minutes, max_age=result.max_age)
+        self._succeeded(
+            feed, result, now, ttl=parsed.ttl_minutes, error=parsed.error, new_articles=ingest.new
+        )
+        return self._done(feed, state.url, result.status, ingest.new, started, parsed.error)
+
+    def _succeeded(
+        self,
+        feed: FeedConfig,
+        result: FetchResult,
+        now: datetime,
+        *,
+        ttl: int | None,
+        error: str | None,
+        new_articles: int,
+    ) -> None:
+        interval = self._interval(feed, now, ttl=ttl, max_age=result.max_age)
         with self._db.transaction() as conn:
             record_poll(
                 conn,
@@ -108,15 +109,15 @@ class Poller:
                 now=now,
                 status=result.status,
                 ok=True,
-                error=parsed.error,
+                error=error,
                 next_poll_at=now + timedelta(seconds=interval),
                 interval_seconds=interval,
                 etag=result.etag,
                 last_modified=result.last_modified,
+                keep_validators=result.not_modified,  # a 304 may omit the validators
                 new_url=result.permanent_redirect,
-                new_articles=ingest.new,
+                new_articles=new_articles,
             )
-        return self._done(feed, state.url, result.status, ingest.new, started, parsed.error)
 
     def _backfill_after(self, feed: FeedConfig, now: datetime) -> datetime | None:
         hours = (

@@ -11,6 +11,8 @@ import click
 
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.logs import setup_logging
+from monitor.store import Database, open_database
+from monitor.store.db import StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +48,15 @@ def settings_from(
         sys.exit(2)
     setup_logging(log_level or settings.logging.level, log_format or settings.logging.format)
     return settings
+
+
+def open_store(settings: Settings) -> Database:
+    """The store, or exit 2 with the reason (a newer schema, an unreadable file...)."""
+    try:
+        return open_database(settings.store_url)
+    except StoreError as exc:
+        click.echo(f"monitor: {exc}", err=True)
+        sys.exit(2)
 
 
 def when(value: datetime | None) -> str:

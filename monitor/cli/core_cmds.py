@@ -9,11 +9,10 @@ import sys
 import click
 
 from monitor.app import App, StartupError, configured_feeds
-from monitor.cli.common import config_options, settings_from, table, when
+from monitor.cli.common import config_options, open_store, settings_from, table, when
 from monitor.config import Settings
 from monitor.daemon import Daemon
 from monitor.notifiers import NotifierConfigError
-from monitor.store import open_database
 from monitor.store.alerts import recent_alerts
 from monitor.store.db import StoreError, from_db_time
 from monitor.store.feeds import list_feeds
@@ -77,7 +76,7 @@ def feeds_list(
     """Each feed's health: last success, last error, failures, next poll."""
     settings = settings_from(config_path, log_level, log_format)
     configured = {f.name: f for f in configured_feeds(settings)}
-    db = open_database(settings.store_url)
+    db = open_store(settings)
     try:
         states = {s.name: s for s in list_feeds(db.conn)}
     finally:
@@ -138,7 +137,7 @@ def alerts_list(
 ) -> None:
     """Recent alerts, newest first."""
     settings = settings_from(config_path, log_level, log_format)
-    db = open_database(settings.store_url)
+    db = open_store(settings)
     try:
         rows = recent_alerts(db.conn, limit=limit)
     finally:

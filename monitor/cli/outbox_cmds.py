@@ -11,19 +11,9 @@ from typing import get_args
 import click
 
 from monitor.bus import EventBus
-from monitor.cli.common import config_options, settings_from, table, when
-from monitor.config import Settings
+from monitor.cli.common import config_options, open_store, settings_from, table, when
 from monitor.notifiers import DeliveryError, Notifier, NotifierConfigError
-from monitor.store import Database, open_database, outbox
-from monitor.store.db import StoreError
-
-
-def _open_store(settings: Settings) -> Database:
-    try:
-        return open_database(settings.store_url)
-    except StoreError as exc:
-        click.echo(f"monitor: {exc}", err=True)
-        sys.exit(2)
+from monitor.store import outbox
 
 
 @click.group("outbox")
@@ -48,7 +38,7 @@ def outbox_list(
 ) -> None:
     """Newest deliveries first, with their state, attempts and last error."""
     settings = settings_from(config_path, log_level, log_format)
-    db = _open_store(settings)
+    db = open_store(settings)
     try:
         rows = outbox.list_rows(db.conn, status=status, limit=limit)
         counts = outbox.counts(db.conn)
@@ -112,7 +102,7 @@ def outbox_retry(
     if (row_id is None) == (not dead):
         raise click.UsageError("give either a row ID or --dead")
     settings = settings_from(config_path, log_level, log_format)
-    db = _open_store(settings)
+    db = open_store(settings)
     now = datetime.now(UTC)
     try:
         with db.transaction() as conn:
@@ -141,7 +131,7 @@ def send_test(
 ) -> None:
     """Send a sample alert to CHANNEL now (not through the outbox) to check its settings."""
     settings = settings_from(config_path, log_level, log_format)
-    db = _open_store(settings)
+    db = open_store(settings)
 
     async def main() -> int:
         try:
