@@ -254,6 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--full", action="store_true", help="add the 100,000-rule level")
+    parser.add_argument(
+        "--levels", type=lambda v: [int(x) for x in v.split(",")], help="e.g. 1000,100000"
+    )
     parser.add_argument("--short", type=int, default=2000, help="~1 KB articles to match")
     parser.add_argument("--long", type=int, default=300, help="~5 KB articles to match")
     parser.add_argument(
@@ -275,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     floor_short = rate(floor, short, args.seconds)
     floor_long = rate(floor, long, args.seconds)
-    levels = [100, 1_000, 10_000] + ([100_000] if args.full else [])
+    levels = args.levels or [100, 1_000, 10_000] + ([100_000] if args.full else [])
     header = (
         f"{'rules':>7} {'compile s':>9} {'index MB':>8} {'1KB art/s':>10} {'us/art':>7}"
         f" {'5KB art/s':>10} {'cands/art':>9} {'naive art/s':>11} {'x naive':>8}"

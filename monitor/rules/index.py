@@ -12,22 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from typing import cast
+from operator import not_
 
 from monitor.models import FIELDS, Article
-from monitor.rules.nodes import Occurrences
+from monitor.rules.nodes import Occurrences, positions
 from monitor.rules.terms import Phrase, WordPattern
 from monitor.rules.tokenize import exact_form, fold, scan
 
 _CACHE_LIMIT = 500_000  # distinct raw words remembered before the word cache is reset
-
-
-class _TrieNode:
-    __slots__ = ("children", "leaves")
-
-    def __init__(self) -> None:
-        self.children: dict[int, _TrieNode] = {}
-        self.leaves: tuple[int, ...] = ()
+# What an article word satisfies: one-word phrase leaves, pattern ids in longer phrases.
+_WordInfo = tuple[tuple[int, ...], frozenset[int]]
+_NO_WORD: _WordInfo = ((), frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +58,14 @@ class IndexBuilder:
 
     def build(self) -> Index:
         pattern_ids: dict[WordPattern, int] = {}
-        root = _TrieNode()
-        nodes = 1
+        single: dict[int, int] = {}  # pattern id -> leaf of the one-word phrase
+        multi: dict[int, list[tuple[int, tuple[int, ...]]]] = {}  # first pattern -> phrases
         for leaf, phrase in enumerate(self.phrases):
-            node = root
-            for word in phrase.words:
-                pid = pattern_ids.setdefault(word, len(pattern_ids))
-                child = node.children.get(pid)
-                if child is None:
-                    child = node.children[pid] = _TrieNode()
-                    nodes += 1
-                node = child
-            node.leaves = (*node.leaves, leaf)
+            pids = tuple(pattern_ids.setdefault(w, len(pattern_ids)) for w in phrase.words)
+            if len(pids) == 1:
+                single[pids[0]] = leaf
+            else:
+                multi.setdefault(pids[0], []).append((leaf, pids[1:]))
         plain: dict[int, list[int]] = {}
         paired: dict[int, list[tuple[int, frozenset[int]]]] = {}
         for rule_index, leaves, also in self._anchors:
@@ -85,11 +76,14 @@ class IndexBuilder:
                     paired.setdefault(leaf, []).append((rule_index, also))
         return Index(
             pattern_ids,
-            root.children,
+            single,
+            {pid: tuple(phrases) for pid, phrases in multi.items()},
             {leaf: tuple(rules) for leaf, rules in plain.items()},
-            {leaf: tuple(rules) for leaf, rules in paired.items()},
+            {
+                leaf: (tuple(r for r, _ in rules), tuple(a for _, a in rules))
+                for leaf, rules in paired.items()
+            },
             len(self.phrases),
-            nodes,
         )
 
 
@@ -99,13 +93,18 @@ class Index:
     def __init__(
         self,
         pattern_ids: dict[WordPattern, int],
-        roots: dict[int, _TrieNode],
+        single: dict[int, int],
+        multi: dict[int, tuple[tuple[int, tuple[int, ...]], ...]],
         postings: dict[int, tuple[int, ...]],
-        paired: dict[int, tuple[tuple[int, frozenset[int]], ...]],
+        paired: dict[int, tuple[tuple[int, ...], tuple[frozenset[int], ...]]],
         phrase_count: int,
-        trie_nodes: int,
     ) -> None:
-        self._roots = roots
+        self._single = single
+        self._multi = multi
+        self._in_multi = (
+            frozenset(p for phrases in multi.values() for _, rest in phrases for p in rest)
+            | multi.keys()
+        )
         self._postings = postings
         self._paired = paired
         self._words: dict[tuple[str, bool], int] = {}
@@ -114,16 +113,19 @@ class Index:
             table = self._prefixes if pattern.prefix else self._words
             table[(pattern.text, pattern.exact)] = pid
         self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
-        self._cache: dict[str | bytes, tuple[int, ...]] = {}
+        # Raw words already looked up, and of those the ones some phrase needs: what each
+        # satisfies (one-word phrase leaves, pattern ids used by longer phrases).
+        self._seen: set[str | bytes] = set()
+        self._known: dict[str | bytes, _WordInfo] = {}
         self.stats = IndexStats(
             phrase_count,
             len(pattern_ids),
-            trie_nodes,
-            sum(len(p) for p in postings.values()) + sum(len(p) for p in paired.values()),
+            len(single) + sum(len(p) for p in multi.values()),
+            sum(len(p) for p in postings.values()) + sum(len(p[0]) for p in paired.values()),
         )
 
-    def _patterns_of(self, raw: str | bytes) -> tuple[int, ...]:
-        """Ids of every word pattern that the article word ``raw`` satisfies."""
+    def _learn(self, raw: str | bytes) -> None:
+        """Look up every word pattern that the article word ``raw`` satisfies."""
         exact = exact_form(raw)
         folded = fold(exact)
         found: list[int] = []
@@ -137,57 +139,79 @@ class Index:
                     pid = prefixes.get((form[:k], is_exact))
                     if pid is not None:
                         found.append(pid)
-        result = tuple(found)
-        cache = self._cache
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[raw] = result
-        return result
+        self._seen.add(raw)
+        if found:
+            single = self._single
+            leaves = tuple(single[p] for p in found if p in single)
+            in_multi = frozenset(p for p in found if p in self._in_multi)
+            self._known[raw] = (leaves, in_multi)
 
     def occurrences(
         self, article: Article, fields: Iterable[int] = range(len(FIELDS))
     ) -> Occurrences:
-        """Where each phrase occurs in the article's fields (by field index)."""
+        """Which phrases occur in the article's fields (by field index)."""
         occ = Occurrences()
-        masks, where = occ.masks, occ.where
-        get = self._cache.get
-        roots = self._roots
-        lookup = self._patterns_of
+        known = self._known
         for fi in fields:
             text = article.text(FIELDS[fi])
             if not text:
                 continue
-            bit = 1 << fi
             words: Sequence[str | bytes] = scan(text)
-            n = len(words)
-            pats: list[tuple[int, ...] | None] = list(map(get, words))
-            if None in pats:
-                for i, p in enumerate(pats):
-                    if p is None:
-                        pats[i] = lookup(words[i])
-            found_pats = cast(list[tuple[int, ...]], pats)
-            # Only positions whose word satisfies some pattern (a non-empty tuple).
-            for i in compress(range(n), found_pats):
-                for pid in found_pats[i]:
-                    node = roots.get(pid)
-                    if node is None:
-                        continue
-                    stack = [(node, i)]
-                    while stack:
-                        node, j = stack.pop()
-                        for leaf in node.leaves:
-                            masks[leaf] = masks.get(leaf, 0) | bit
-                            found = where.get(leaf)
-                            if found is None:
-                                where[leaf] = [(fi, i, j + 1)]
-                            else:
-                                found.append((fi, i, j + 1))
-                        if node.children and j + 1 < n:
-                            for q in found_pats[j + 1]:
-                                child = node.children.get(q)
-                                if child is not None:
-                                    stack.append((child, j + 1))
+            distinct = set(words)
+            new = distinct.difference(self._seen)
+            if new:
+                if len(self._seen) + len(new) > _CACHE_LIMIT:  # forget, but not mid-article
+                    self._seen.clear()
+                    known.clear()
+                    new = distinct
+                for raw in new:
+                    self._learn(raw)
+            hits = known.keys() & distinct  # in C: iterates the article's words
+            if not hits:
+                continue
+            present: list[tuple[object, tuple[int, ...]]] = []
+            in_phrases: list[tuple[str | bytes, frozenset[int]]] = []
+            for raw in hits:
+                leaves, in_multi = known[raw]
+                if leaves:
+                    present.append((raw, leaves))
+                if in_multi:
+                    in_phrases.append((raw, in_multi))
+            occ.add_field(fi, words, present)
+            if in_phrases:
+                self._phrases(occ, fi, words, in_phrases)
         return occ
+
+    def _phrases(
+        self,
+        occ: Occurrences,
+        fi: int,
+        words: Sequence[str | bytes],
+        in_phrases: list[tuple[str | bytes, frozenset[int]]],
+    ) -> None:
+        """Find the multi-word phrases all of whose word patterns occur in the field."""
+        patterns: set[int] = set()
+        for _, pids in in_phrases:
+            patterns |= pids
+        known, multi = self._known, self._multi
+        n = len(words)
+        for first in patterns & multi.keys():
+            starts: list[int] | None = None
+            for leaf, rest in multi[first]:
+                if not patterns.issuperset(rest):
+                    continue
+                if starts is None:
+                    starts = []
+                    for raw, pids in in_phrases:
+                        if first in pids:
+                            starts += positions(words, raw)
+                    starts.sort()
+                k = len(rest)
+                for i in starts:
+                    if i + k < n and all(
+                        pid in known.get(words[i + j], _NO_WORD)[1] for j, pid in enumerate(rest, 1)
+                    ):
+                        occ.add(leaf, fi, i, i + k + 1)
 
     def candidates(self, occ: Occurrences) -> list[int]:
         """Indexes of the rules one of whose anchor phrases occurs, in rule order."""
@@ -200,5 +224,6 @@ class Index:
                 found.update(rules)
             pairs = paired.get(leaf)
             if pairs is not None:
-                found.update([r for r, also in pairs if not present.isdisjoint(also)])
+                # Those whose second anchor set occurs too, selected in C.
+                found.update(compress(pairs[0], map(not_, map(present.isdisjoint, pairs[1]))))
         return sorted(found)

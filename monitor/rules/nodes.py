@@ -8,7 +8,8 @@ that justify a true result, and *explain* itself as a tree marked true/false.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 # An occurrence of a phrase: (field index, first token, token after the last).
 Occurrence = tuple[int, int, int]
@@ -16,21 +17,76 @@ Occurrence = tuple[int, int, int]
 HitRef = tuple[int, int, int, str, str | None]
 
 
-@dataclass(slots=True)
 class Occurrences:
-    """Where each phrase (by leaf id) occurs in one article."""
+    """Which phrases (by leaf id) occur in one article, in which fields, and where.
 
-    masks: dict[int, int] = field(default_factory=dict)  # leaf id -> bit set of fields
-    where: dict[int, list[Occurrence]] = field(default_factory=dict)
+    The field masks are exact and computed up front: candidate selection and most tests
+    need nothing else. Positions of one-word phrases are found only when a node asks
+    (NEAR, ATLEAST counts, the hits of a matched rule), from the words of each field.
+    """
+
+    __slots__ = ("_by_leaf", "_fields", "_where", "masks")
+
+    def __init__(self) -> None:
+        self.masks: dict[int, int] = {}  # leaf id -> bit set of fields
+        self._where: dict[int, list[Occurrence]] = {}
+        # (field index, the field's words, its words that satisfy some one-word phrase)
+        self._fields: list[tuple[int, Sequence[object], list[tuple[object, tuple[int, ...]]]]] = []
+        self._by_leaf: dict[int, list[tuple[int, object]]] | None = None  # leaf -> field, word
 
     def add(self, leaf: int, fi: int, start: int, end: int) -> None:
+        """Record one occurrence (of a multi-word phrase: one-word ones are found lazily)."""
         masks = self.masks
         masks[leaf] = masks.get(leaf, 0) | (1 << fi)
-        found = self.where.get(leaf)
+        found = self._where.get(leaf)
         if found is None:
-            self.where[leaf] = [(fi, start, end)]
+            self._where[leaf] = [(fi, start, end)]
         else:
             found.append((fi, start, end))
+
+    def add_field(
+        self, fi: int, words: Sequence[object], present: list[tuple[object, tuple[int, ...]]]
+    ) -> None:
+        """The words of field ``fi`` and those of its distinct words that one-word phrases
+        (the given leaf ids) match; sets those leaves' masks."""
+        self._fields.append((fi, words, present))
+        masks, bit = self.masks, 1 << fi
+        get = masks.get
+        for _, leaves in present:
+            for leaf in leaves:
+                masks[leaf] = get(leaf, 0) | bit
+
+    def at(self, leaf: int) -> list[Occurrence]:
+        """Every occurrence of the phrase, by field then position."""
+        found = self._where.get(leaf)
+        if found is None:
+            found = []
+            if leaf in self.masks:
+                by_leaf = self._by_leaf
+                if by_leaf is None:
+                    by_leaf = self._by_leaf = {}
+                    for fi, _, present in self._fields:
+                        for word, leaves in present:
+                            for one in leaves:
+                                by_leaf.setdefault(one, []).append((fi, word))
+                words = {fi: w for fi, w, _ in self._fields}
+                starts: list[tuple[int, int]] = []
+                for fi, word in by_leaf.get(leaf, ()):
+                    starts += [(fi, i) for i in positions(words[fi], word)]
+                starts.sort()
+                found = [(fi, i, i + 1) for fi, i in starts]
+            self._where[leaf] = found
+        return found
+
+
+def positions(words: Sequence[object], word: object) -> list[int]:
+    """Indexes of ``word`` in ``words``, found by list.index (in C)."""
+    out: list[int] = []
+    i = -1
+    for _ in range(words.count(word)):
+        i = words.index(word, i + 1)
+        out.append(i)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +143,7 @@ class CTerm(Positional):
 
     def occurrences(self, occ: Occurrences) -> list[HitRef]:
         fmask, text, set_name = self.fmask, self.text, self.set_name
-        return [
-            (fi, s, e, text, set_name)
-            for fi, s, e in occ.where.get(self.leaf, ())
-            if fmask >> fi & 1
-        ]
+        return [(fi, s, e, text, set_name) for fi, s, e in occ.at(self.leaf) if fmask >> fi & 1]
 
     def collect(self, occ: Occurrences, out: list[HitRef]) -> None:
         out.extend(self.occurrences(occ))

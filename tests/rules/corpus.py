@@ -39,7 +39,7 @@ def bbc(root: Path = DEFAULT_CORPUS) -> Iterator[tuple[str, Article]]:
     base = root / "labelled" / "bbc"
     for folder in sorted(p for p in base.iterdir() if p.is_dir()):
         for path in sorted(folder.glob("*.txt")):
-            text = path.read_text(encoding="latin-1")
+            text = _decode(path.read_bytes())
             title, _, body = text.strip().partition("\n")
             yield (
                 folder.name,
@@ -77,6 +77,14 @@ def middle_east_reuters_ids(root: Path = DEFAULT_CORPUS) -> set[str]:
     with path.open(encoding="utf-8") as fh:
         next(fh)
         return {f"reuters:{line.split(chr(9))[1]}" for line in fh if line.strip()}
+
+
+def _decode(data: bytes) -> str:
+    """The BBC files are UTF-8 (read as Latin-1, "£" became "Â£"), all but one."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _clean(text: str) -> str:
