@@ -435,7 +435,7 @@ async def test_redirect_to_a_malformed_or_non_web_url(
             "real/kc0011.rss",
             "application/rss+xml",
             "投资资讯网交易在线--流通纪念币最新20篇论坛主题-全文",
-        ),  # noqa: E501
+        ),
         ("encoding/http_i18n.xml", None, "Iñtërnâtiônàlizætiøn"),
     ],
 )
