@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress
 from operator import not_
+from typing import cast
 
 from monitor.models import FIELDS, Article
 from monitor.rules.nodes import Occurrences, positions
 from monitor.rules.terms import Phrase, WordPattern
-from monitor.rules.tokenize import exact_form, fold, scan
+from monitor.rules.tokenize import Scanned, exact_form, fold
 
 _CACHE_LIMIT = 500_000  # distinct raw words remembered before the word cache is reset
 # What an article word satisfies: one-word phrase leaves, pattern ids in longer phrases.
@@ -113,10 +114,9 @@ class Index:
             table = self._prefixes if pattern.prefix else self._words
             table[(pattern.text, pattern.exact)] = pid
         self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
-        # Raw words already looked up, and of those the ones some phrase needs: what each
-        # satisfies (one-word phrase leaves, pattern ids used by longer phrases).
-        self._seen: set[str | bytes] = set()
-        self._known: dict[str | bytes, _WordInfo] = {}
+        # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
+        # pattern ids used by longer phrases), or () when nothing.
+        self._known: dict[str | bytes, _WordInfo | tuple[()]] = {}
         self.stats = IndexStats(
             phrase_count,
             len(pattern_ids),
@@ -124,7 +124,7 @@ class Index:
             sum(len(p) for p in postings.values()) + sum(len(p[0]) for p in paired.values()),
         )
 
-    def _learn(self, raw: str | bytes) -> None:
+    def _learn(self, raw: str | bytes) -> _WordInfo | tuple[()]:
         """Look up every word pattern that the article word ``raw`` satisfies."""
         exact = exact_form(raw)
         folded = fold(exact)
@@ -139,12 +139,14 @@ class Index:
                     pid = prefixes.get((form[:k], is_exact))
                     if pid is not None:
                         found.append(pid)
-        self._seen.add(raw)
+        info: _WordInfo | tuple[()] = ()
         if found:
             single = self._single
             leaves = tuple(single[p] for p in found if p in single)
             in_multi = frozenset(p for p in found if p in self._in_multi)
-            self._known[raw] = (leaves, in_multi)
+            info = (leaves, in_multi)
+        self._known[raw] = info
+        return info
 
     def occurrences(
         self, article: Article, fields: Iterable[int] = range(len(FIELDS))
@@ -156,30 +158,26 @@ class Index:
             text = article.text(FIELDS[fi])
             if not text:
                 continue
-            words: Sequence[str | bytes] = scan(text)
-            distinct = set(words)
-            new = distinct.difference(self._seen)
-            if new:
-                if len(self._seen) + len(new) > _CACHE_LIMIT:  # forget, but not mid-article
-                    self._seen.clear()
+            scanned = Scanned(text)
+            words: Sequence[str | bytes] = scanned.words
+            distinct = list(set(words))
+            infos = list(map(known.get, distinct))  # one hash lookup per distinct word, in C
+            if None in infos:
+                if len(known) + len(distinct) > _CACHE_LIMIT:  # forget, but not mid-article
                     known.clear()
-                    new = distinct
-                for raw in new:
-                    self._learn(raw)
-            hits = known.keys() & distinct  # in C: iterates the article's words
-            if not hits:
+                learn = self._learn
+                infos = [learn(w) if i is None else i for w, i in zip(distinct, infos, strict=True)]
+            found = cast(list[_WordInfo], list(filter(None, infos)))
+            if not found:
                 continue
-            present: list[tuple[object, tuple[int, ...]]] = []
-            in_phrases: list[tuple[str | bytes, frozenset[int]]] = []
-            for raw in hits:
-                leaves, in_multi = known[raw]
-                if leaves:
-                    present.append((raw, leaves))
-                if in_multi:
-                    in_phrases.append((raw, in_multi))
-            occ.add_field(fi, words, present)
-            if in_phrases:
-                self._phrases(occ, fi, words, in_phrases)
+            hit_words = list(compress(distinct, infos))
+            occ.add_field(fi, scanned, hit_words, found)
+            if self._multi:
+                in_phrases = [
+                    (w, info[1]) for w, info in zip(hit_words, found, strict=True) if info[1]
+                ]
+                if in_phrases:
+                    self._phrases(occ, fi, words, in_phrases)
         return occ
 
     def _phrases(
@@ -209,7 +207,8 @@ class Index:
                 k = len(rest)
                 for i in starts:
                     if i + k < n and all(
-                        pid in known.get(words[i + j], _NO_WORD)[1] for j, pid in enumerate(rest, 1)
+                        pid in (known.get(words[i + j]) or _NO_WORD)[1]
+                        for j, pid in enumerate(rest, 1)
                     ):
                         occ.add(leaf, fi, i, i + k + 1)
 

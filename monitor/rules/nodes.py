@@ -11,6 +11,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.rules.tokenize import Scanned
+
 # An occurrence of a phrase: (field index, first token, token after the last).
 Occurrence = tuple[int, int, int]
 # A hit before char offsets are known: occurrence + the term label and set name.
@@ -25,13 +27,16 @@ class Occurrences:
     (NEAR, ATLEAST counts, the hits of a matched rule), from the words of each field.
     """
 
-    __slots__ = ("_by_leaf", "_fields", "_where", "masks")
+    __slots__ = ("_by_leaf", "_fields", "_where", "masks", "scanned")
 
     def __init__(self) -> None:
         self.masks: dict[int, int] = {}  # leaf id -> bit set of fields
         self._where: dict[int, list[Occurrence]] = {}
-        # (field index, the field's words, its words that satisfy some one-word phrase)
-        self._fields: list[tuple[int, Sequence[object], list[tuple[object, tuple[int, ...]]]]] = []
+        # (field index, its words, its distinct words some phrase needs, what they satisfy)
+        self._fields: list[
+            tuple[int, Sequence[object], list[object], list[tuple[tuple[int, ...], frozenset[int]]]]
+        ] = []
+        self.scanned: dict[int, Scanned] = {}  # field index -> its words (and their spans)
         self._by_leaf: dict[int, list[tuple[int, object]]] | None = None  # leaf -> field, word
 
     def add(self, leaf: int, fi: int, start: int, end: int) -> None:
@@ -45,16 +50,25 @@ class Occurrences:
             found.append((fi, start, end))
 
     def add_field(
-        self, fi: int, words: Sequence[object], present: list[tuple[object, tuple[int, ...]]]
+        self,
+        fi: int,
+        scanned: Scanned,
+        words: list[object],
+        infos: list[tuple[tuple[int, ...], frozenset[int]]],
     ) -> None:
-        """The words of field ``fi`` and those of its distinct words that one-word phrases
-        (the given leaf ids) match; sets those leaves' masks."""
-        self._fields.append((fi, words, present))
+        """Field ``fi``: its distinct ``words`` that some phrase needs, each with its info
+        (the leaves of the one-word phrases it satisfies first). Sets those leaves' masks."""
+        self.scanned[fi] = scanned
+        self._fields.append((fi, scanned.words, words, infos))
+        leaves = set().union(*[info[0] for info in infos])
         masks, bit = self.masks, 1 << fi
-        get = masks.get
-        for _, leaves in present:
-            for leaf in leaves:
-                masks[leaf] = get(leaf, 0) | bit
+        if not masks:
+            self.masks = dict.fromkeys(leaves, bit)
+            return
+        both = leaves & masks.keys()
+        masks.update(dict.fromkeys(leaves - both, bit))
+        for leaf in both:
+            masks[leaf] |= bit
 
     def at(self, leaf: int) -> list[Occurrence]:
         """Every occurrence of the phrase, by field then position."""
@@ -65,11 +79,11 @@ class Occurrences:
                 by_leaf = self._by_leaf
                 if by_leaf is None:
                     by_leaf = self._by_leaf = {}
-                    for fi, _, present in self._fields:
-                        for word, leaves in present:
-                            for one in leaves:
+                    for fi, _, hit_words, infos in self._fields:
+                        for word, info in zip(hit_words, infos, strict=True):
+                            for one in info[0]:
                                 by_leaf.setdefault(one, []).append((fi, word))
-                words = {fi: w for fi, w, _ in self._fields}
+                words = {fi: w for fi, w, _, _ in self._fields}
                 starts: list[tuple[int, int]] = []
                 for fi, word in by_leaf.get(leaf, ()):
                     starts += [(fi, i) for i in positions(words[fi], word)]

@@ -9,7 +9,6 @@ from monitor.models import FIELDS, Article, Hit, Rule, RuleMatch
 from monitor.rules.index import Index, IndexStats
 from monitor.rules.nodes import CNode, ExplainNode, HitRef, Occurrences
 from monitor.rules.spec import ExampleSpec
-from monitor.rules.tokenize import spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +74,10 @@ class RuleSet:
             return []
         compiled = self._compiled
         found: list[RuleMatch] = []
-        span_cache: dict[int, list[tuple[int, int]]] = {}
         for i in self._index.candidates(occ):
             c = compiled[i]
             if c.root.test(occ):
-                found.append(RuleMatch(c.rule, self._hits(article, occ, c.root, span_cache)))
+                found.append(RuleMatch(c.rule, self._hits(occ, c.root)))
         return found
 
     def evaluate(self, rule_id: str, article: Article) -> RuleMatch | None:
@@ -88,14 +86,14 @@ class RuleSet:
         occ = self._index.occurrences(article)
         if not c.root.test(occ):
             return None
-        return RuleMatch(c.rule, self._hits(article, occ, c.root, {}))
+        return RuleMatch(c.rule, self._hits(occ, c.root))
 
     def explain(self, rule_id: str, article: Article) -> Explanation:
         """The rule's query as a tree, each node marked with whether it held on the article."""
         c = self._compiled[self._by_id[rule_id]]
         occ = self._index.occurrences(article)
         matched = c.root.test(occ)
-        hits = self._hits(article, occ, c.root, {}) if matched else ()
+        hits = self._hits(occ, c.root) if matched else ()
         return Explanation(c.rule, c.root.explain(occ), matched, hits)
 
     def stats(self) -> RuleSetStats:
@@ -108,12 +106,7 @@ class RuleSet:
         )
 
     @staticmethod
-    def _hits(
-        article: Article,
-        occ: Occurrences,
-        root: CNode,
-        span_cache: dict[int, list[tuple[int, int]]],
-    ) -> tuple[Hit, ...]:
+    def _hits(occ: Occurrences, root: CNode) -> tuple[Hit, ...]:
         refs: list[HitRef] = []
         root.collect(occ, refs)
         seen: set[HitRef] = set()
@@ -123,11 +116,8 @@ class RuleSet:
                 continue
             seen.add(ref)
             fi, first, after, term, set_name = ref
-            text = article.text(FIELDS[fi])
-            sp = span_cache.get(fi)
-            if sp is None:
-                sp = span_cache[fi] = spans(text)
-            start, end = sp[first][0], sp[after - 1][1]
-            hits.append((fi, Hit(FIELDS[fi], start, end, text[start:end], term, set_name)))
+            scanned = occ.scanned[fi]
+            start, end = scanned.span(first)[0], scanned.span(after - 1)[1]
+            hits.append((fi, Hit(FIELDS[fi], start, end, scanned.text[start:end], term, set_name)))
         hits.sort(key=lambda h: (h[0], h[1].start, h[1].end, h[1].term))
         return tuple(h for _, h in hits)

@@ -25,8 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, compress, repeat
-from operator import add
+from typing import cast
 
 _W = r"[^\W_]"  # a Unicode letter or digit
 _L = r"[^\W\d_]"  # a Unicode letter
@@ -68,16 +67,65 @@ class Token:
     folded: str
 
 
-def scan(text: str) -> list[str] | list[bytes]:
-    """The raw words of ``text``, in order: the cheap path used by the matcher.
+class Scanned:
+    """The words of one text, and on request where some of them are.
 
-    Returns the same words as ``WORD_RE`` (as ``bytes`` when the fast path applies);
+    The matcher needs every word but the character spans of only the few that end up in
+    hits, so spans are found one at a time from the prepared bytes (see :func:`scan`).
+    """
+
+    __slots__ = ("_acronyms", "_padded", "_spans", "text", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._acronyms: list[re.Match[bytes]] = []
+        self._padded = b""  # " " + runs + " ": every plain word is a " word " in it
+        self._spans: list[tuple[int, int]] | None = None
+        self.words: list[str] | list[bytes]
+        data = ascii_view(text)
+        prepared = None if data is None else _prepare(data)
+        if prepared is None:
+            self.words = WORD_RE.findall(text) if data is None else ASCII_WORD_RE.findall(data)
+            self._spans = spans(text)
+            return
+        runs, acronyms = prepared
+        self._padded = b" " + runs + b" "
+        self._acronyms = acronyms
+        if not acronyms:
+            self.words = runs.split()
+            return
+        words: list[bytes] = []
+        pos = 0
+        for m in acronyms:
+            words += runs[pos : m.start()].split()
+            words.append(m.group(1))
+            pos = m.end()
+        words += runs[pos:].split()
+        self.words = words
+
+    def span(self, i: int) -> tuple[int, int]:
+        """The character span of word ``i``."""
+        if self._spans is not None:
+            return self._spans[i]
+        word = cast(bytes, self.words[i])
+        nth = self.words[:i].count(word)  # the same word before it, in C
+        if b"." in word:  # only acronyms have dots
+            m = [m for m in self._acronyms if m.group(1) == word][nth]
+            return m.span(1)
+        padded, size = self._padded, len(word)
+        at = -1
+        for _ in range(nth + 1):
+            at = padded.index(b" " + word + b" ", at + 1) + size
+        return at - size, at  # "padded" has one more byte in front: it cancels the +1
+
+
+def scan(text: str) -> list[str] | list[bytes]:
+    """The raw words of ``text``, in order.
+
+    The same words as ``WORD_RE`` (as ``bytes`` when the text has an ASCII view);
     :func:`exact_form` and :func:`fold` accept both.
     """
-    data = ascii_view(text)
-    if data is None:
-        return WORD_RE.findall(text)
-    return split_ascii(data)
+    return Scanned(text).words
 
 
 def ascii_view(text: str) -> bytes | None:
@@ -101,57 +149,30 @@ def _is_word_char(c: str) -> bool:
     return _UNICODE_WORD_CHAR.match(c) is not None
 
 
-def split_ascii(data: bytes) -> list[bytes]:
-    """``ASCII_WORD_RE.findall(data)`` without running the regex engine over every word."""
-    prepared = _prepare(data)
-    if prepared is None:
-        return ASCII_WORD_RE.findall(data)  # type: ignore[no-any-return]
-    runs, acronyms = prepared
-    if not acronyms:
-        return runs.split()
-    words: list[bytes] = []
-    pos = 0
-    for m in acronyms:
-        words += runs[pos : m.start()].split()
-        words.append(m.group(1))
-        pos = m.end()
-    words += runs[pos:].split()
-    return words
-
-
 def spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the words :func:`scan` returns, index for index."""
     data = ascii_view(text)
     if data is None:
         return [m.span(1) for m in WORD_RE.finditer(text)]
-    prepared = _prepare(data)
-    if prepared is None:
-        return [m.span(1) for m in ASCII_WORD_RE.finditer(data)]
-    runs, acronyms = prepared
-    out: list[tuple[int, int]] = []
-    pos = 0
-    for m in acronyms:
-        out += _run_spans(runs[pos : m.start()], pos)
-        out.append(m.span(1))
-        pos = m.end()
-    out += _run_spans(runs[pos:], pos)
-    return out
+    return [m.span(1) for m in ASCII_WORD_RE.finditer(data)]
 
 
 def _prepare(data: bytes) -> tuple[bytes, list[re.Match[bytes]]] | None:
-    """``data`` with every byte outside a plain run of letters/digits made a space, and
-    the acronyms (with any possessive after them) to take from ``data`` instead.
+    """The plain runs of letters/digits of ``data`` (every other byte, acronyms included,
+    made a space), and the acronyms (each with any possessive after it).
 
-    Index-preserving: the runs and acronyms are where the words of ``data`` are. None
-    when a possessive follows a possessive ("x's's"): only the regex knows which
-    apostrophes it consumed.
+    Index-preserving. None when a possessive follows a possessive ("x's's"): only the
+    regex knows which apostrophes it consumed.
     """
     if b"'" in data:
         if _POSSESSIVE_PAIR.search(data):
             return None
         data = _POSSESSIVE.sub(b"  ", data)
-    acronyms: list[re.Match[bytes]] = []
     dot = _ACRONYM_DOT.search(data)
+    if dot is None:
+        return data.translate(_RUNS), []
+    acronyms: list[re.Match[bytes]] = []
+    pieces: list[bytes] = []
     pos = 0
     while dot is not None:
         start = dot.start() - 1
@@ -159,17 +180,11 @@ def _prepare(data: bytes) -> tuple[bytes, list[re.Match[bytes]]] | None:
             m = _ACRONYM.match(data, start)
             assert m is not None
             acronyms.append(m)
+            pieces += (data[pos:start], b" " * (m.end() - start))
             pos = m.end()
         dot = _ACRONYM_DOT.search(data, max(pos, dot.end() - 1))
-    return data.translate(_RUNS), acronyms
-
-
-def _run_spans(runs: bytes, offset: int) -> list[tuple[int, int]]:
-    """Spans of the space-separated runs, computed in C (no regex match per word)."""
-    pieces = runs.split(b" ")
-    lengths = list(map(len, pieces))
-    starts = list(compress(accumulate(map(add, lengths, repeat(1)), initial=offset), lengths))
-    return list(zip(starts, map(add, starts, compress(lengths, lengths)), strict=True))
+    pieces.append(data[pos:])
+    return b"".join(pieces).translate(_RUNS), acronyms
 
 
 def tokenize(text: str) -> list[Token]:
