@@ -16,7 +16,7 @@ from operator import not_
 from typing import cast
 
 from monitor.models import FIELDS, Article
-from monitor.rules.nodes import Occurrences, positions
+from monitor.rules.nodes import Occurrences
 from monitor.rules.terms import Phrase, WordPattern
 from monitor.rules.tokenize import Scanned, exact_form, fold
 
@@ -106,8 +106,14 @@ class Index:
             frozenset(p for phrases in multi.values() for _, rest in phrases for p in rest)
             | multi.keys()
         )
-        self._postings = postings
-        self._paired = paired
+        # leaf -> (rules anchored on it alone, rules anchored on it and a second set, those sets)
+        self._anchors: dict[
+            int, tuple[tuple[int, ...], tuple[int, ...], tuple[frozenset[int], ...]]
+        ]
+        self._anchors = {
+            leaf: (postings.get(leaf, ()), *paired.get(leaf, ((), ())))
+            for leaf in postings.keys() | paired.keys()
+        }
         self._words: dict[tuple[str, bool], int] = {}
         self._prefixes: dict[tuple[str, bool], int] = {}
         for pattern, pid in pattern_ids.items():
@@ -177,14 +183,14 @@ class Index:
                     (w, info[1]) for w, info in zip(hit_words, found, strict=True) if info[1]
                 ]
                 if in_phrases:
-                    self._phrases(occ, fi, words, in_phrases)
+                    self._phrases(occ, fi, scanned, in_phrases)
         return occ
 
     def _phrases(
         self,
         occ: Occurrences,
         fi: int,
-        words: Sequence[str | bytes],
+        scanned: Scanned,
         in_phrases: list[tuple[str | bytes, frozenset[int]]],
     ) -> None:
         """Find the multi-word phrases all of whose word patterns occur in the field."""
@@ -192,6 +198,7 @@ class Index:
         for _, pids in in_phrases:
             patterns |= pids
         known, multi = self._known, self._multi
+        words: Sequence[str | bytes] = scanned.words
         n = len(words)
         for first in patterns & multi.keys():
             starts: list[int] | None = None
@@ -202,7 +209,7 @@ class Index:
                     starts = []
                     for raw, pids in in_phrases:
                         if first in pids:
-                            starts += positions(words, raw)
+                            starts += scanned.positions(raw)
                     starts.sort()
                 k = len(rest)
                 for i in starts:
@@ -214,15 +221,13 @@ class Index:
 
     def candidates(self, occ: Occurrences) -> list[int]:
         """Indexes of the rules one of whose anchor phrases occurs, in rule order."""
-        postings, paired = self._postings, self._paired
+        anchors = self._anchors
         present = occ.masks.keys()
         found: set[int] = set()
-        for leaf in present:
-            rules = postings.get(leaf)
-            if rules is not None:
-                found.update(rules)
-            pairs = paired.get(leaf)
-            if pairs is not None:
+        for leaf in anchors.keys() & present:  # in C: the present leaves that anchor rules
+            plain, rules, also = anchors[leaf]
+            found.update(plain)
+            if rules:
                 # Those whose second anchor set occurs too, selected in C.
-                found.update(compress(pairs[0], map(not_, map(present.isdisjoint, pairs[1]))))
+                found.update(compress(rules, map(not_, map(present.isdisjoint, also))))
         return sorted(found)

@@ -83,24 +83,14 @@ class Occurrences:
                         for word, info in zip(hit_words, infos, strict=True):
                             for one in info[0]:
                                 by_leaf.setdefault(one, []).append((fi, word))
-                words = {fi: w for fi, w, _, _ in self._fields}
+                scanned = self.scanned
                 starts: list[tuple[int, int]] = []
                 for fi, word in by_leaf.get(leaf, ()):
-                    starts += [(fi, i) for i in positions(words[fi], word)]
+                    starts += [(fi, i) for i in scanned[fi].positions(word)]
                 starts.sort()
                 found = [(fi, i, i + 1) for fi, i in starts]
             self._where[leaf] = found
         return found
-
-
-def positions(words: Sequence[object], word: object) -> list[int]:
-    """Indexes of ``word`` in ``words``, found by list.index (in C)."""
-    out: list[int] = []
-    i = -1
-    for _ in range(words.count(word)):
-        i = words.index(word, i + 1)
-        out.append(i)
-    return out
 
 
 @dataclass(frozen=True, slots=True)

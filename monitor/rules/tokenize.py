@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
@@ -74,13 +75,15 @@ class Scanned:
     hits, so spans are found one at a time from the prepared bytes (see :func:`scan`).
     """
 
-    __slots__ = ("_acronyms", "_padded", "_spans", "text", "words")
+    __slots__ = ("_acronyms", "_offsets", "_padded", "_positions", "_spans", "text", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._acronyms: list[re.Match[bytes]] = []
         self._padded = b""  # " " + runs + " ": every plain word is a " word " in it
         self._spans: list[tuple[int, int]] | None = None
+        self._positions: dict[object, list[int]] = {}
+        self._offsets: dict[bytes, list[int]] = {}
         self.words: list[str] | list[bytes]
         data = ascii_view(text)
         prepared = None if data is None else _prepare(data)
@@ -103,20 +106,40 @@ class Scanned:
         words += runs[pos:].split()
         self.words = words
 
+    def positions(self, word: object) -> list[int]:
+        """Indexes of ``word`` in :attr:`words`, found by list.index (in C), remembered."""
+        found = self._positions.get(word)
+        if found is None:
+            words = self.words
+            found = []
+            i = -1
+            for _ in range(words.count(word)):  # type: ignore[arg-type]
+                i = words.index(word, i + 1)  # type: ignore[arg-type]
+                found.append(i)
+            self._positions[word] = found
+        return found
+
     def span(self, i: int) -> tuple[int, int]:
         """The character span of word ``i``."""
         if self._spans is not None:
             return self._spans[i]
         word = cast(bytes, self.words[i])
-        nth = self.words[:i].count(word)  # the same word before it, in C
+        nth = bisect_left(self.positions(word), i)  # the same word before it
         if b"." in word:  # only acronyms have dots
             m = [m for m in self._acronyms if m.group(1) == word][nth]
             return m.span(1)
-        padded, size = self._padded, len(word)
-        at = -1
-        for _ in range(nth + 1):
-            at = padded.index(b" " + word + b" ", at + 1) + size
-        return at - size, at  # "padded" has one more byte in front: it cancels the +1
+        starts = self._offsets.get(word)
+        if starts is None:
+            # " word " in " runs ": as many times as the word occurs, in the same order.
+            padded, needle = self._padded, b" " + word + b" "
+            starts = []
+            at = padded.find(needle)
+            while at >= 0:
+                starts.append(at)  # one byte of padding in front cancels the leading space
+                at = padded.find(needle, at + len(word) + 1)
+            self._offsets[word] = starts
+        start = starts[nth]
+        return start, start + len(word)
 
 
 def scan(text: str) -> list[str] | list[bytes]:
