@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import not_
+from itertools import chain, compress
 from typing import cast
 
 from monitor.models import FIELDS, Article
@@ -81,10 +80,14 @@ class IndexBuilder:
             {pid: tuple(phrases) for pid, phrases in multi.items()},
             {leaf: tuple(rules) for leaf, rules in plain.items()},
             {
-                leaf: (tuple(r for r, _ in rules), tuple(a for _, a in rules))
+                leaf: (
+                    tuple(r for r, also in rules for _ in also),
+                    tuple(a for _, also in rules for a in sorted(also)),
+                )
                 for leaf, rules in paired.items()
             },
             len(self.phrases),
+            sum(len(rules) for rules in plain.values()) + sum(map(len, paired.values())),
         )
 
 
@@ -97,8 +100,9 @@ class Index:
         single: dict[int, int],
         multi: dict[int, tuple[tuple[int, tuple[int, ...]], ...]],
         postings: dict[int, tuple[int, ...]],
-        paired: dict[int, tuple[tuple[int, ...], tuple[frozenset[int], ...]]],
+        paired: dict[int, tuple[tuple[int, ...], tuple[int, ...]]],
         phrase_count: int,
+        posting_count: int,
     ) -> None:
         self._single = single
         self._multi = multi
@@ -106,14 +110,12 @@ class Index:
             frozenset(p for phrases in multi.values() for _, rest in phrases for p in rest)
             | multi.keys()
         )
-        # leaf -> (rules anchored on it alone, rules anchored on it and a second set, those sets)
-        self._anchors: dict[
-            int, tuple[tuple[int, ...], tuple[int, ...], tuple[frozenset[int], ...]]
-        ]
-        self._anchors = {
-            leaf: (postings.get(leaf, ()), *paired.get(leaf, ((), ())))
-            for leaf in postings.keys() | paired.keys()
-        }
+        self._postings = postings  # leaf -> the rules anchored on it alone
+        # leaf -> the rules anchored on it and a second set of leaves, and those sets
+        # leaf -> the rules anchored on it and on a second set of leaves, flat: rule r is
+        # listed once per leaf of its second set, in step with that leaf in _paired_also.
+        self._paired_rules = {leaf: rules for leaf, (rules, _) in paired.items()}
+        self._paired_also = {leaf: also for leaf, (_, also) in paired.items()}
         self._words: dict[tuple[str, bool], int] = {}
         self._prefixes: dict[tuple[str, bool], int] = {}
         for pattern, pid in pattern_ids.items():
@@ -127,7 +129,7 @@ class Index:
             phrase_count,
             len(pattern_ids),
             len(single) + sum(len(p) for p in multi.values()),
-            sum(len(p) for p in postings.values()) + sum(len(p[0]) for p in paired.values()),
+            posting_count,
         )
 
     def _learn(self, raw: str | bytes) -> _WordInfo | tuple[()]:
@@ -220,14 +222,17 @@ class Index:
                         occ.add(leaf, fi, i, i + k + 1)
 
     def candidates(self, occ: Occurrences) -> list[int]:
-        """Indexes of the rules one of whose anchor phrases occurs, in rule order."""
-        anchors = self._anchors
+        """Indexes of the rules one of whose anchor phrases occurs, in rule order.
+
+        Every step runs in C: a rule anchored on a pair of phrase sets is kept when its
+        second set occurs too.
+        """
         present = occ.masks.keys()
-        found: set[int] = set()
-        for leaf in anchors.keys() & present:  # in C: the present leaves that anchor rules
-            plain, rules, also = anchors[leaf]
-            found.update(plain)
-            if rules:
-                # Those whose second anchor set occurs too, selected in C.
-                found.update(compress(rules, map(not_, map(present.isdisjoint, also))))
+        plain = self._postings.keys() & present
+        found = set(chain.from_iterable(map(self._postings.__getitem__, plain)))
+        paired = self._paired_rules.keys() & present
+        if paired:
+            rules = chain.from_iterable(map(self._paired_rules.__getitem__, paired))
+            also = chain.from_iterable(map(self._paired_also.__getitem__, paired))
+            found.update(compress(rules, map(occ.masks.__contains__, also)))
         return sorted(found)

@@ -34,7 +34,12 @@ class Occurrences:
         self._where: dict[int, list[Occurrence]] = {}
         # (field index, its words, its distinct words some phrase needs, what they satisfy)
         self._fields: list[
-            tuple[int, Sequence[object], list[object], list[tuple[tuple[int, ...], frozenset[int]]]]
+            tuple[
+                int,
+                Sequence[object],
+                Sequence[object],
+                list[tuple[tuple[int, ...], frozenset[int]]],
+            ]
         ] = []
         self.scanned: dict[int, Scanned] = {}  # field index -> its words (and their spans)
         self._by_leaf: dict[int, list[tuple[int, object]]] | None = None  # leaf -> field, word
@@ -53,13 +58,14 @@ class Occurrences:
         self,
         fi: int,
         scanned: Scanned,
-        words: list[object],
+        words: Sequence[object],
         infos: list[tuple[tuple[int, ...], frozenset[int]]],
     ) -> None:
         """Field ``fi``: its distinct ``words`` that some phrase needs, each with its info
         (the leaves of the one-word phrases it satisfies first). Sets those leaves' masks."""
         self.scanned[fi] = scanned
         self._fields.append((fi, scanned.words, words, infos))
+        scanned.expect(words)
         leaves = set().union(*[info[0] for info in infos])
         masks, bit = self.masks, 1 << fi
         if not masks:

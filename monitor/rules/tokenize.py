@@ -24,8 +24,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from typing import cast
 
 _W = r"[^\W_]"  # a Unicode letter or digit
@@ -55,6 +57,7 @@ _ACRONYM = re.compile(rb"([A-Za-z](?:\.[A-Za-z](?!" + _AW + rb"))+\.?)(?:'[sS](?
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _UNICODE_WORD_CHAR = re.compile(_W)
 _QUOTE = "’"
+_FEW_WORDS = 4  # positions of this many words are found one by one, then all in one pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,16 @@ class Scanned:
     hits, so spans are found one at a time from the prepared bytes (see :func:`scan`).
     """
 
-    __slots__ = ("_acronyms", "_offsets", "_padded", "_positions", "_spans", "text", "words")
+    __slots__ = (
+        "_acronyms",
+        "_expected",
+        "_offsets",
+        "_padded",
+        "_positions",
+        "_spans",
+        "text",
+        "words",
+    )
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -83,6 +95,7 @@ class Scanned:
         self._padded = b""  # " " + runs + " ": every plain word is a " word " in it
         self._spans: list[tuple[int, int]] | None = None
         self._positions: dict[object, list[int]] = {}
+        self._expected: Iterable[object] = ()
         self._offsets: dict[bytes, list[int]] = {}
         self.words: list[str] | list[bytes]
         data = ascii_view(text)
@@ -107,17 +120,35 @@ class Scanned:
         self.words = words
 
     def positions(self, word: object) -> list[int]:
-        """Indexes of ``word`` in :attr:`words`, found by list.index (in C), remembered."""
+        """Indexes of ``word`` in :attr:`words`, remembered.
+
+        A few words are found with list.index (in C); past that one pass over the words
+        finds every word asked for so far and the ones :meth:`expect` announced.
+        """
         found = self._positions.get(word)
         if found is None:
             words = self.words
-            found = []
-            i = -1
-            for _ in range(words.count(word)):  # type: ignore[arg-type]
-                i = words.index(word, i + 1)  # type: ignore[arg-type]
-                found.append(i)
-            self._positions[word] = found
+            if len(self._positions) < _FEW_WORDS:
+                found = []
+                i = -1
+                for _ in range(words.count(word)):  # type: ignore[arg-type]
+                    i = words.index(word, i + 1)  # type: ignore[arg-type]
+                    found.append(i)
+                self._positions[word] = found
+            else:
+                table: dict[object, list[int]] = {w: [] for w in self._expected}
+                table.update((w, []) for w in self._positions)
+                table[word] = []
+                get = table.get
+                for i in compress(range(len(words)), map(table.__contains__, words)):
+                    get(words[i]).append(i)  # type: ignore[union-attr]
+                self._positions = table
+                found = table[word]
         return found
+
+    def expect(self, words: Iterable[object]) -> None:
+        """Words whose positions will likely be asked for (found in the same pass)."""
+        self._expected = words
 
     def span(self, i: int) -> tuple[int, int]:
         """The character span of word ``i``."""
