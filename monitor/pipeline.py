@@ -78,51 +78,61 @@ class Pipeline:
         matcher = self._matcher()
         result = IngestResult()
         alert_after = backfill_after if first_poll else now - self._retention
-        for article in articles:
-            quiet = alert_after is not None and article.published < alert_after
-            events: list[object] = []
-            with self._db.transaction() as conn:
-                seen, stored_id = upsert_article(
-                    conn,
-                    article,
-                    link_key=canonical_url(article.link) if article.link else None,
-                    now=now,
-                )
-                if seen is Seen.KNOWN:
-                    continue
-                if stored_id != article.id:  # the same story under another id (same link)
-                    article = replace(article, id=stored_id)
-                if seen is Seen.NEW:
-                    result.new += 1
-                else:
-                    result.changed += 1
-                events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
-                already = matched_rules(conn, stored_id)
-                for match in matcher.match(article):
-                    record_match(
-                        conn,
-                        rule_id=match.rule.id,
-                        article_id=stored_id,
-                        content_hash=article.content_hash,
-                        hits=match.hits,
-                        now=now,
-                    )
-                    if match.rule.id in already:
-                        continue  # only a rule that newly matches raises an alert
-                    events.append(RuleMatched(article, match))
-                    if quiet:
-                        continue
-                    alert = Alert(
-                        id=alert_id(match.rule.id, stored_id),
-                        rule=match.rule,
-                        article=article,
-                        hits=match.hits,
-                        created_at=now,
-                    )
-                    if insert_alert(conn, alert):
-                        queued = self._enqueue(conn, alert, now)
-                        result.alerts.append(queued)
-                        events.append(queued)
-            for event in events:  # after commit: observers see what the store holds
-                self._bus.publish(event)
+        events: list[object] = []
+        # One transaction for the batch: a failure stores nothing, and the feed's validators are
+        # not advanced either, so the next poll brings the same articles again.
+        with self._db.transaction() as conn:
+            for article in articles:
+                quiet = alert_after is not None and article.published < alert_after
+                self._ingest_one(conn, matcher, article, now, quiet, result, events)
+        for event in events:  # after commit: observers see what the store holds
+            self._bus.publish(event)
         return result
+
+    def _ingest_one(
+        self,
+        conn: sqlite3.Connection,
+        matcher: Matcher,
+        article: Article,
+        now: datetime,
+        quiet: bool,
+        result: IngestResult,
+        events: list[object],
+    ) -> None:
+        link_key = canonical_url(article.link) if article.link else None
+        seen, stored_id = upsert_article(conn, article, link_key=link_key, now=now)
+        if seen is Seen.KNOWN:
+            return
+        if stored_id != article.id:  # the same story under another id (same link)
+            article = replace(article, id=stored_id)
+        if seen is Seen.NEW:
+            result.new += 1
+        else:
+            result.changed += 1
+        events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
+        already = matched_rules(conn, stored_id)
+        for match in matcher.match(article):
+            record_match(
+                conn,
+                rule_id=match.rule.id,
+                article_id=stored_id,
+                content_hash=article.content_hash,
+                hits=match.hits,
+                now=now,
+            )
+            if match.rule.id in already:
+                continue  # only a rule that newly matches raises an alert
+            events.append(RuleMatched(article, match))
+            if quiet:
+                continue
+            alert = Alert(
+                id=alert_id(match.rule.id, stored_id),
+                rule=match.rule,
+                article=article,
+                hits=match.hits,
+                created_at=now,
+            )
+            if insert_alert(conn, alert):
+                queued = self._enqueue(conn, alert, now)
+                result.alerts.append(queued)
+                events.append(queued)
