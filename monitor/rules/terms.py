@@ -6,7 +6,8 @@ A query term and a set entry are both tokenized with the article tokenizer, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from monitor.rules.tokenize import WORD_RE, exact_form, fold
 
@@ -20,6 +21,14 @@ class WordPattern:
     text: str  # the exact form when ``exact``, else the folded form
     exact: bool = False
     prefix: bool = False
+    # Patterns and phrases are dictionary keys throughout compilation: hash them once.
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.text, self.exact, self.prefix)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def matches(self, raw_word: str) -> bool:
         """Whether an article word (as written) satisfies this pattern."""
@@ -35,6 +44,13 @@ class Phrase:
     """Consecutive words; a single word is a phrase of one."""
 
     words: tuple[WordPattern, ...]
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(self.words))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         text = " ".join(str(w) for w in self.words)
@@ -51,8 +67,12 @@ class TermError(ValueError):
         self.end = end if end is not None else offset + 1
 
 
+@lru_cache(maxsize=65536)
 def parse_phrase(text: str, *, exact: bool = False) -> Phrase:
-    """Turn a term as written (``attack*``, ``Revolutionary Guard*``) into a :class:`Phrase`."""
+    """Turn a term as written (``attack*``, ``Revolutionary Guard*``) into a :class:`Phrase`.
+
+    Cached: large rule sets repeat the same names and topics many times.
+    """
     words: list[WordPattern] = []
     pos = 0
     for m in WORD_RE.finditer(text):
