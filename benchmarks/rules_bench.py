@@ -5,7 +5,7 @@ taken from the corpus itself, matches real articles from ``--corpus`` (read in p
 the labelled sets are for research use and are never copied), and prints one table:
 
 * compile time and retained memory of the compiled rule set;
-* articles/s on ~1 KB articles (Reuters-21578 and AG News, as they are) and on ~5 KB
+* articles/s on ~1 KB articles (Reuters-21578 stories of 750-1,300 characters) and on ~5 KB
   articles (consecutive BBC articles joined until they reach 5 KB);
 * the naive matcher in the same run: every rule as its own regular expressions,
   tested one by one (timed on a small sample, it is slow);
@@ -46,7 +46,7 @@ from monitor.rules.query import (
     parse_query,
 )
 from monitor.rules.tokenize import scan
-from tests.rules.corpus import DEFAULT_CORPUS, ag_news, bbc, reuters
+from tests.rules.corpus import DEFAULT_CORPUS, bbc, reuters
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -55,10 +55,12 @@ _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
 def short_articles(corpus: Path, n: int) -> list[Article]:
-    """~1 KB news articles: Reuters bodies of 500-2,000 characters, and AG News items."""
-    out = [a for _, a in reuters(corpus) if 500 <= len(a.content) <= 2000][: n * 3 // 4]
-    out += [a for _, a in ag_news(corpus)][: n - len(out)]
-    return out
+    """~1 KB news articles: Reuters stories of 750-1,300 characters (title and body).
+
+    Mean about 1,030 characters. (An earlier mix with AG News items, ~250 characters
+    each, averaged 761: shorter than the ~1 KB the targets are stated for.)
+    """
+    return [a for _, a in reuters(corpus) if 750 <= len(a.title) + len(a.content) <= 1300][:n]
 
 
 def long_articles(corpus: Path, n: int) -> list[Article]:

@@ -125,6 +125,8 @@ class Index:
         # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
         # pattern ids used by longer phrases), or () when nothing.
         self._known: dict[str | bytes, _WordInfo | tuple[()]] = {}
+        # One-word phrase leaf -> the raw words seen so far that satisfy it.
+        self._spellings: dict[int, list[str | bytes]] = {}
         self.stats = IndexStats(
             phrase_count,
             len(pattern_ids),
@@ -153,6 +155,8 @@ class Index:
             leaves = tuple(single[p] for p in found if p in single)
             in_multi = frozenset(p for p in found if p in self._in_multi)
             info = (leaves, in_multi)
+            for leaf in leaves:
+                self._spellings.setdefault(leaf, []).append(raw)
         self._known[raw] = info
         return info
 
@@ -160,26 +164,28 @@ class Index:
         self, article: Article, fields: Iterable[int] = range(len(FIELDS))
     ) -> Occurrences:
         """Which phrases occur in the article's fields (by field index)."""
-        occ = Occurrences()
         known = self._known
+        if len(known) > _CACHE_LIMIT:  # forget, between articles
+            known.clear()
+            self._spellings.clear()
+        occ = Occurrences(self._spellings)
         for fi in fields:
             text = article.text(FIELDS[fi])
             if not text:
                 continue
             scanned = Scanned(text)
             words: Sequence[str | bytes] = scanned.words
-            distinct = list(set(words))
+            distinct_set = set(words)
+            distinct = list(distinct_set)
             infos = list(map(known.get, distinct))  # one hash lookup per distinct word, in C
             if None in infos:
-                if len(known) + len(distinct) > _CACHE_LIMIT:  # forget, but not mid-article
-                    known.clear()
                 learn = self._learn
                 infos = [learn(w) if i is None else i for w, i in zip(distinct, infos, strict=True)]
             found = cast(list[_WordInfo], list(filter(None, infos)))
             if not found:
                 continue
             hit_words = list(compress(distinct, infos))
-            occ.add_field(fi, scanned, hit_words, found)
+            occ.add_field(fi, scanned, distinct_set, hit_words, found)
             if self._multi:
                 in_phrases = [
                     (w, info[1]) for w, info in zip(hit_words, found, strict=True) if info[1]

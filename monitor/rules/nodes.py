@@ -8,7 +8,7 @@ that justify a true result, and *explain* itself as a tree marked true/false.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from monitor.rules.tokenize import Scanned
@@ -27,22 +27,16 @@ class Occurrences:
     (NEAR, ATLEAST counts, the hits of a matched rule), from the words of each field.
     """
 
-    __slots__ = ("_by_leaf", "_fields", "_where", "masks", "scanned")
+    __slots__ = ("_fields", "_spellings", "_where", "masks", "scanned")
 
-    def __init__(self) -> None:
+    def __init__(self, spellings: Mapping[int, Sequence[object]] | None = None) -> None:
         self.masks: dict[int, int] = {}  # leaf id -> bit set of fields
         self._where: dict[int, list[Occurrence]] = {}
-        # (field index, its words, its distinct words some phrase needs, what they satisfy)
-        self._fields: list[
-            tuple[
-                int,
-                Sequence[object],
-                Sequence[object],
-                list[tuple[tuple[int, ...], frozenset[int]]],
-            ]
-        ] = []
+        # One-word phrase leaf -> raw words that satisfy it (at least those in the article).
+        self._spellings: Mapping[int, Sequence[object]] = {} if spellings is None else spellings
+        # (field index, its words, its distinct words)
+        self._fields: list[tuple[int, Scanned, Set[object]]] = []
         self.scanned: dict[int, Scanned] = {}  # field index -> its words (and their spans)
-        self._by_leaf: dict[int, list[tuple[int, object]]] | None = None  # leaf -> field, word
 
     def add(self, leaf: int, fi: int, start: int, end: int) -> None:
         """Record one occurrence (of a multi-word phrase: one-word ones are found lazily)."""
@@ -58,13 +52,15 @@ class Occurrences:
         self,
         fi: int,
         scanned: Scanned,
+        distinct: Set[object],
         words: Sequence[object],
         infos: list[tuple[tuple[int, ...], frozenset[int]]],
     ) -> None:
-        """Field ``fi``: its distinct ``words`` that some phrase needs, each with its info
-        (the leaves of the one-word phrases it satisfies first). Sets those leaves' masks."""
+        """Field ``fi``: its ``distinct`` words, those of them that some phrase needs, and
+        for each its info (first the leaves of the one-word phrases it satisfies). Sets
+        those leaves' masks."""
         self.scanned[fi] = scanned
-        self._fields.append((fi, scanned.words, words, infos))
+        self._fields.append((fi, scanned, distinct))
         scanned.expect(words)
         leaves = set().union(*[info[0] for info in infos])
         masks, bit = self.masks, 1 << fi
@@ -82,19 +78,14 @@ class Occurrences:
         if found is None:
             found = []
             if leaf in self.masks:
-                by_leaf = self._by_leaf
-                if by_leaf is None:
-                    by_leaf = self._by_leaf = {}
-                    for fi, _, hit_words, infos in self._fields:
-                        for word, info in zip(hit_words, infos, strict=True):
-                            for one in info[0]:
-                                by_leaf.setdefault(one, []).append((fi, word))
-                scanned = self.scanned
-                starts: list[tuple[int, int]] = []
-                for fi, word in by_leaf.get(leaf, ()):
-                    starts += [(fi, i) for i in scanned[fi].positions(word)]
-                starts.sort()
-                found = [(fi, i, i + 1) for fi, i in starts]
+                spellings = self._spellings.get(leaf, ())
+                for fi, scanned, distinct in self._fields:
+                    starts: list[int] = []
+                    for word in spellings:
+                        if word in distinct:
+                            starts += scanned.positions(word)
+                    starts.sort()
+                    found += [(fi, i, i + 1) for i in starts]
             self._where[leaf] = found
         return found
 
