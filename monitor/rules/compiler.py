@@ -111,6 +111,7 @@ def _compile(
     report = _Report()
     resolved, references = _resolve_sets(sets, report)
     builder = IndexBuilder()
+    shared = _Shared()
     compiled: list[CompiledRule] = []
     used_sets: set[str] = set()
     seen_ids: dict[str, Located] = {}
@@ -125,7 +126,7 @@ def _compile(
             continue
         seen_ids[spec.id] = spec.where
         _check_delivery(spec, channels, digests, report)
-        compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report)
+        compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report, shared)
         root = compiler.compile()
         used_sets.update(compiler.used_sets)
         if root is None:
@@ -383,6 +384,15 @@ class _Compiled:
     also: tuple[frozenset[int], ...] = ()  # further anchor sets that must also occur
 
 
+@dataclass(slots=True)
+class _Shared:
+    """What rules compile alike, compiled once per rule set (nodes are immutable)."""
+
+    terms: dict[tuple[Phrase, str, str | None, int, str], _Compiled] = field(default_factory=dict)
+    sets: dict[tuple[str, int], _Compiled] = field(default_factory=dict)
+    anchor_weights: dict[frozenset[int], float] = field(default_factory=dict)
+
+
 class _RuleCompiler:
     def __init__(
         self,
@@ -391,7 +401,9 @@ class _RuleCompiler:
         builder: IndexBuilder,
         index: int,
         report: _Report,
+        shared: _Shared,
     ) -> None:
+        self.shared = shared
         self.spec = spec
         self.sets = sets
         self.builder = builder
@@ -477,9 +489,15 @@ class _RuleCompiler:
     def term(
         self, phrase: Phrase, text: str, set_name: str | None, fmask: int, label: str
     ) -> _Compiled:
-        leaf = self.builder.leaf(phrase)
-        node = CTerm(leaf, fmask, text, set_name, label)
-        return _Compiled(node, frozenset((leaf,)), term_weight(phrase))
+        key = (phrase, text, set_name, fmask, label)
+        found = self.shared.terms.get(key)
+        if found is None:
+            leaf = self.builder.leaf(phrase)
+            node = CTerm(leaf, fmask, text, set_name, label)
+            found = self.shared.terms[key] = _Compiled(
+                node, frozenset((leaf,)), term_weight(phrase)
+            )
+        return found
 
     def set_ref(self, n: SetNode, fmask: int) -> _Compiled:
         entries = self.sets.get(n.name)
@@ -487,14 +505,17 @@ class _RuleCompiler:
             self.error(f"unknown set @{n.name}{_suggest_set(n.name, self.sets)}", n.start)
             return _Compiled(CSet((), "@" + n.name), frozenset(), 0.0)
         self.used_sets.add(n.name)
-        terms = [self.term(e.phrase, e.text, n.name, fmask, e.text) for e in entries]
-        nodes = tuple(t.node for t in terms)
-        assert all(isinstance(t, CTerm) for t in nodes)
-        return _Compiled(
-            CSet(nodes, "@" + n.name),  # type: ignore[arg-type]
-            _union([t.anchors for t in terms]) or frozenset(),
-            min(1.0, sum(t.weight for t in terms)),
-        )
+        found = self.shared.sets.get((n.name, fmask))
+        if found is None:
+            terms = [self.term(e.phrase, e.text, n.name, fmask, e.text) for e in entries]
+            nodes = tuple(t.node for t in terms)
+            assert all(isinstance(t, CTerm) for t in nodes)
+            found = self.shared.sets[(n.name, fmask)] = _Compiled(
+                CSet(nodes, "@" + n.name),  # type: ignore[arg-type]
+                _union([t.anchors for t in terms]) or frozenset(),
+                min(1.0, sum(t.weight for t in terms)),
+            )
+        return found
 
     def field(self, n: FieldNode, fmask: int) -> _Compiled:
         bit = 1 << FIELDS.index(n.field)
@@ -533,8 +554,12 @@ class _RuleCompiler:
     def anchor_weight(self, anchors: frozenset[int] | None) -> float:
         if anchors is None:
             return float("inf")
-        phrases = self.builder.phrases
-        return sum(term_weight(phrases[leaf]) for leaf in anchors)
+        found = self.shared.anchor_weights.get(anchors)
+        if found is None:
+            phrases = self.builder.phrases
+            found = sum(term_weight(phrases[leaf]) for leaf in anchors)
+            self.shared.anchor_weights[anchors] = found
+        return found
 
 
 def _suggest_set(name: str, known: Collection[str]) -> str:
