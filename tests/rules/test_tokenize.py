@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.rules.tokenize import exact_form, fold, scan, spans, tokenize
+from monitor.rules.tokenize import (
+    WORD_RE,
+    Scanned,
+    ascii_view,
+    exact_form,
+    fold,
+    scan,
+    spans,
+    tokenize,
+)
 
 
 def words(text: str) -> list[str]:
@@ -79,3 +90,51 @@ def test_ascii_fast_path_agrees_with_unicode_path() -> None:
 
 def test_non_latin_scripts() -> None:
     assert words("Тегеран заявил") == ["Тегеран", "заявил"]
+
+
+# The fast path (bytes split at a translation table, possessives and acronyms patched in)
+# must find exactly the words, and spans, of the regular expression that defines them.
+# The alphabet is chosen to make possessives, acronyms and their combinations frequent.
+_TRICKY = st.text(alphabet="aAsSbU.'’ -é3£x\n", max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TRICKY)
+def test_fast_scan_finds_the_words_of_the_pattern(text: str) -> None:
+    expected = [m.group(1) for m in WORD_RE.finditer(text)]
+    assert [exact_form(w) for w in scan(text)] == [exact_form(w) for w in expected]
+    assert len(scan(text)) == len(expected)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TRICKY)
+def test_spans_of_single_words_agree_with_the_pattern(text: str) -> None:
+    expected = [m.span(1) for m in WORD_RE.finditer(text)]
+    assert spans(text) == expected
+    scanned = Scanned(text)
+    assert [scanned.span(i) for i in range(len(scanned.words))] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("plain ASCII, U.S. and Iran's", bytes),
+        ("curly quotes: Iran’s “proxies” — £5", bytes),
+        ("a café in Tehran", str),
+    ],
+)
+def test_fast_path_applies_unless_a_non_ascii_letter(text: str, kind: type) -> None:
+    assert all(isinstance(w, kind) for w in scan(text))
+    assert (ascii_view(text) is not None) == (kind is bytes)
+
+
+def test_positions_of_many_words_match_one_by_one() -> None:
+    text = " ".join(["alpha beta gamma delta alpha epsilon beta zeta"] * 5)
+    one_by_one = Scanned(text)
+    expected = {
+        w: [i for i, x in enumerate(one_by_one.words) if x == w] for w in set(one_by_one.words)
+    }
+    assert {w: one_by_one.positions(w) for w in expected} == expected
+    at_once = Scanned(text)
+    at_once.expect(list(expected))
+    assert {w: at_once.positions(w) for w in expected} == expected
