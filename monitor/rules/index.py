@@ -2,9 +2,15 @@
 
 As in Lucene's Monitor (Luwak) and the Elasticsearch percolator: each article field
 is tokenized once; each distinct word is looked up once (exact form, folded form,
-and its prefixes) to get the word patterns it satisfies; a token trie built from all
-phrases turns those into phrase occurrences; and each rule is indexed under a rare
-set of phrases one of which must occur, so only candidate rules are evaluated.
+and its prefixes) to get the word patterns it satisfies, remembered per raw word;
+one-word phrases follow directly, and the phrases of several words are keyed by their
+first word and checked at its positions; each rule is indexed under a rare set of
+phrases one of which must occur (and often a second set), so only candidate rules are
+evaluated.
+
+Per article the work is in C wherever possible (set of words, one dictionary lookup per
+distinct word, field masks, candidate selection); positions are found only when a node
+asks for them (NEAR, ATLEAST counts, hits of a matched rule).
 """
 
 from __future__ import annotations
@@ -130,7 +136,8 @@ class Index:
         self.stats = IndexStats(
             phrase_count,
             len(pattern_ids),
-            len(single) + sum(len(p) for p in multi.values()),
+            # the phrase structure's nodes: first words, then the further words of long phrases
+            len(single.keys() | multi.keys()) + sum(len(r) for p in multi.values() for _, r in p),
             posting_count,
         )
 
