@@ -29,6 +29,8 @@ _CACHE_LIMIT = 500_000  # distinct raw words remembered before the word cache is
 # What an article word satisfies: one-word phrase leaves, pattern ids in longer phrases.
 _WordInfo = tuple[tuple[int, ...], frozenset[int]]
 _NO_WORD: _WordInfo = ((), frozenset())
+_Known = dict[str | bytes, _WordInfo | tuple[()]]  # every raw word looked up: () if nothing
+_Spellings = dict[int, list[str | bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +131,10 @@ class Index:
             table[(pattern.text, pattern.exact)] = pid
         self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
         # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
-        # pattern ids used by longer phrases), or () when nothing.
-        self._known: dict[str | bytes, _WordInfo | tuple[()]] = {}
-        # One-word phrase leaf -> the raw words seen so far that satisfy it.
-        self._spellings: dict[int, list[str | bytes]] = {}
+        # pattern ids used by longer phrases), or () when nothing; and for each one-word
+        # phrase leaf the raw words seen that satisfy it. The two are replaced together
+        # when full, so an article in progress keeps a consistent pair.
+        self._cache: tuple[_Known, _Spellings] = ({}, {})
         self.stats = IndexStats(
             phrase_count,
             len(pattern_ids),
@@ -141,7 +143,9 @@ class Index:
             posting_count,
         )
 
-    def _learn(self, raw: str | bytes) -> _WordInfo | tuple[()]:
+    def _learn(
+        self, raw: str | bytes, known: _Known, spellings: _Spellings
+    ) -> _WordInfo | tuple[()]:
         """Look up every word pattern that the article word ``raw`` satisfies."""
         exact = exact_form(raw)
         folded = fold(exact)
@@ -163,19 +167,18 @@ class Index:
             in_multi = frozenset(p for p in found if p in self._in_multi)
             info = (leaves, in_multi)
             for leaf in leaves:
-                self._spellings.setdefault(leaf, []).append(raw)
-        self._known[raw] = info
+                spellings.setdefault(leaf, []).append(raw)
+        known[raw] = info
         return info
 
     def occurrences(
         self, article: Article, fields: Iterable[int] = range(len(FIELDS))
     ) -> Occurrences:
         """Which phrases occur in the article's fields (by field index)."""
-        known = self._known
+        known, spellings = self._cache
         if len(known) > _CACHE_LIMIT:  # forget, between articles
-            known.clear()
-            self._spellings.clear()
-        occ = Occurrences(self._spellings)
+            known, spellings = self._cache = ({}, {})
+        occ = Occurrences(spellings)
         for fi in fields:
             text = article.text(FIELDS[fi])
             if not text:
@@ -187,7 +190,10 @@ class Index:
             infos = list(map(known.get, distinct))  # one hash lookup per distinct word, in C
             if None in infos:
                 learn = self._learn
-                infos = [learn(w) if i is None else i for w, i in zip(distinct, infos, strict=True)]
+                infos = [
+                    learn(w, known, spellings) if i is None else i
+                    for w, i in zip(distinct, infos, strict=True)
+                ]
             found = cast(list[_WordInfo], list(filter(None, infos)))
             if not found:
                 continue
@@ -198,7 +204,7 @@ class Index:
                     (w, info[1]) for w, info in zip(hit_words, found, strict=True) if info[1]
                 ]
                 if in_phrases:
-                    self._phrases(occ, fi, scanned, in_phrases)
+                    self._phrases(occ, fi, scanned, in_phrases, known)
         return occ
 
     def _phrases(
@@ -207,12 +213,13 @@ class Index:
         fi: int,
         scanned: Scanned,
         in_phrases: list[tuple[str | bytes, frozenset[int]]],
+        known: _Known,
     ) -> None:
         """Find the multi-word phrases all of whose word patterns occur in the field."""
         patterns: set[int] = set()
         for _, pids in in_phrases:
             patterns |= pids
-        known, multi = self._known, self._multi
+        multi = self._multi
         words: Sequence[str | bytes] = scanned.words
         n = len(words)
         for first in patterns & multi.keys():
