@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -53,14 +54,14 @@ class Poller:
             result = await self._fetcher.fetch(
                 state.url, etag=state.etag, last_modified=state.last_modified
             )
-            event = self._handle(feed, state, result, started)
+            event = await self._handle(feed, state, result, started)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("poll of feed %s failed unexpectedly", feed.name)
             event = self._failed(feed, state, None, f"internal error: {exc!r}", None, started)
         self._bus.publish(event)
         return event
 
-    def _handle(
+    async def _handle(
         self, feed: FeedConfig, state: FeedState, result: FetchResult, started: float
     ) -> FeedPolled:
         now = utcnow()
@@ -71,7 +72,9 @@ class Poller:
         if result.not_modified or result.body is None:
             self._succeeded(feed, result, now, ttl=None, error=None, new_articles=0)
             return self._done(feed, state.url, result.status, 0, started, None, not_modified=True)
-        parsed = parse_feed(
+        # Parsing is pure and the slowest step: off the loop, so other feeds' I/O goes on.
+        parsed = await asyncio.to_thread(
+            parse_feed,
             result.body,
             feed_name=feed.name,
             url=result.final_url,
