@@ -30,7 +30,6 @@ _CACHE_LIMIT = 500_000  # distinct raw words remembered before the word cache is
 _WordInfo = tuple[tuple[int, ...], frozenset[int]]
 _NO_WORD: _WordInfo = ((), frozenset())
 _Known = dict[str | bytes, _WordInfo | tuple[()]]  # every raw word looked up: () if nothing
-_Spellings = dict[int, list[str | bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +130,9 @@ class Index:
             table[(pattern.text, pattern.exact)] = pid
         self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
         # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
-        # pattern ids used by longer phrases), or () when nothing; and for each one-word
-        # phrase leaf the raw words seen that satisfy it. The two are replaced together
-        # when full, so an article in progress keeps a consistent pair.
-        self._cache: tuple[_Known, _Spellings] = ({}, {})
+        # pattern ids used by longer phrases), or () when nothing. Replaced when full (an
+        # article in progress keeps the one it started with).
+        self._known: _Known = {}
         self.stats = IndexStats(
             phrase_count,
             len(pattern_ids),
@@ -143,9 +141,7 @@ class Index:
             posting_count,
         )
 
-    def _learn(
-        self, raw: str | bytes, known: _Known, spellings: _Spellings
-    ) -> _WordInfo | tuple[()]:
+    def _learn(self, raw: str | bytes, known: _Known) -> _WordInfo | tuple[()]:
         """Look up every word pattern that the article word ``raw`` satisfies."""
         exact = exact_form(raw)
         folded = fold(exact)
@@ -166,8 +162,6 @@ class Index:
             leaves = tuple(single[p] for p in found if p in single)
             in_multi = frozenset(p for p in found if p in self._in_multi)
             info = (leaves, in_multi)
-            for leaf in leaves:
-                spellings.setdefault(leaf, []).append(raw)
         known[raw] = info
         return info
 
@@ -175,30 +169,29 @@ class Index:
         self, article: Article, fields: Iterable[int] = range(len(FIELDS))
     ) -> Occurrences:
         """Which phrases occur in the article's fields (by field index)."""
-        known, spellings = self._cache
+        known = self._known
         if len(known) > _CACHE_LIMIT:  # forget, between articles
-            known, spellings = self._cache = ({}, {})
-        occ = Occurrences(spellings)
+            known = self._known = {}
+        occ = Occurrences()
         for fi in fields:
             text = article.text(FIELDS[fi])
             if not text:
                 continue
             scanned = Scanned(text)
             words: Sequence[str | bytes] = scanned.words
-            distinct_set = set(words)
-            distinct = list(distinct_set)
+            distinct = list(set(words))
             infos = list(map(known.get, distinct))  # one hash lookup per distinct word, in C
             if None in infos:
                 learn = self._learn
                 infos = [
-                    learn(w, known, spellings) if i is None else i
+                    learn(w, known) if i is None else i
                     for w, i in zip(distinct, infos, strict=True)
                 ]
             found = cast(list[_WordInfo], list(filter(None, infos)))
             if not found:
                 continue
             hit_words = list(compress(distinct, infos))
-            occ.add_field(fi, scanned, distinct_set, hit_words, found)
+            occ.add_field(fi, scanned, hit_words, found)
             if self._multi:
                 in_phrases = [
                     (w, info[1]) for w, info in zip(hit_words, found, strict=True) if info[1]

@@ -8,15 +8,19 @@ that justify a true result, and *explain* itself as a tree marked true/false.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
+from monitor.models import FIELDS, Hit
 from monitor.rules.tokenize import Scanned
 
 # An occurrence of a phrase: (field index, first token, token after the last).
 Occurrence = tuple[int, int, int]
 # A hit before char offsets are known: occurrence + the term label and set name.
 HitRef = tuple[int, int, int, str, str | None]
+# What an article word satisfies: the leaves of one-word phrases, the patterns of longer ones.
+_Infos = list[tuple[tuple[int, ...], frozenset[int]]]
 
 
 class Occurrences:
@@ -27,16 +31,19 @@ class Occurrences:
     (NEAR, ATLEAST counts, the hits of a matched rule), from the words of each field.
     """
 
-    __slots__ = ("_fields", "_spellings", "_where", "masks", "scanned")
+    __slots__ = ("_by_leaf", "_fields", "_where", "hits", "masks", "refs", "scanned")
 
-    def __init__(self, spellings: Mapping[int, Sequence[object]] | None = None) -> None:
+    def __init__(self) -> None:
         self.masks: dict[int, int] = {}  # leaf id -> bit set of fields
         self._where: dict[int, list[Occurrence]] = {}
-        # One-word phrase leaf -> raw words that satisfy it (at least those in the article).
-        self._spellings: Mapping[int, Sequence[object]] = {} if spellings is None else spellings
-        # (field index, its words, its distinct words)
-        self._fields: list[tuple[int, Scanned, Set[object]]] = []
+        # (field index, its words, the words some one-word phrase needs, and their infos);
+        # the infos become leaf -> words of the field when a position is first asked for.
+        self._fields: list[tuple[int, Scanned, Sequence[object], _Infos]] = []
+        self._by_leaf: list[tuple[int, Scanned, dict[int, list[object]]]] | None = None
         self.scanned: dict[int, Scanned] = {}  # field index -> its words (and their spans)
+        # Shared by every rule evaluated on this article, so each is computed once:
+        self.refs: dict[CTerm, list[HitRef]] = {}  # a term's occurrences, as hit refs
+        self.hits: dict[HitRef, Hit] = {}  # a hit ref's Hit (char offsets, text)
 
     def add(self, leaf: int, fi: int, start: int, end: int) -> None:
         """Record one occurrence (of a multi-word phrase: one-word ones are found lazily)."""
@@ -52,15 +59,13 @@ class Occurrences:
         self,
         fi: int,
         scanned: Scanned,
-        distinct: Set[object],
         words: Sequence[object],
-        infos: list[tuple[tuple[int, ...], frozenset[int]]],
+        infos: _Infos,
     ) -> None:
-        """Field ``fi``: its ``distinct`` words, those of them that some phrase needs, and
-        for each its info (first the leaves of the one-word phrases it satisfies). Sets
-        those leaves' masks."""
+        """Field ``fi``: its distinct words that some phrase needs, and for each its info
+        (first the leaves of the one-word phrases it satisfies). Sets those leaves' masks."""
         self.scanned[fi] = scanned
-        self._fields.append((fi, scanned, distinct))
+        self._fields.append((fi, scanned, words, infos))
         scanned.expect(words)
         leaves = set().union(*[info[0] for info in infos])
         masks, bit = self.masks, 1 << fi
@@ -72,22 +77,51 @@ class Occurrences:
         for leaf in both:
             masks[leaf] |= bit
 
+    def hit(self, ref: HitRef) -> Hit:
+        """The :class:`Hit` of a ref: built once per article, shared by every rule."""
+        found = self.hits.get(ref)
+        if found is None:
+            fi, first, after, term, set_name = ref
+            scanned = self.scanned[fi]
+            start, end = scanned.span(first)
+            if after - first > 1:
+                end = scanned.span(after - 1)[1]
+            found = Hit(FIELDS[fi], start, end, scanned.text[start:end], term, set_name)
+            self.hits[ref] = found
+        return found
+
     def at(self, leaf: int) -> list[Occurrence]:
         """Every occurrence of the phrase, by field then position."""
         found = self._where.get(leaf)
         if found is None:
             found = []
             if leaf in self.masks:
-                spellings = self._spellings.get(leaf, ())
-                for fi, scanned, distinct in self._fields:
-                    starts: list[int] = []
-                    for word in spellings:
-                        if word in distinct:
-                            starts += scanned.positions(word)
-                    starts.sort()
+                if self._by_leaf is None:
+                    self._by_leaf = [(fi, s, _words_by_leaf(w, i)) for fi, s, w, i in self._fields]
+                for fi, scanned, by_leaf in self._by_leaf:
+                    spellings = by_leaf.get(leaf)
+                    if spellings is None:
+                        continue
+                    if len(spellings) == 1:
+                        starts = scanned.positions(spellings[0])
+                    else:
+                        starts = sorted(chain.from_iterable(map(scanned.positions, spellings)))
                     found += [(fi, i, i + 1) for i in starts]
             self._where[leaf] = found
         return found
+
+
+def _words_by_leaf(words: Sequence[object], infos: _Infos) -> dict[int, list[object]]:
+    """Leaf of a one-word phrase -> the words of one field that satisfy it."""
+    out: dict[int, list[object]] = {}
+    for word, info in zip(words, infos, strict=True):
+        for leaf in info[0]:
+            found = out.get(leaf)
+            if found is None:
+                out[leaf] = [word]
+            else:
+                found.append(word)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +177,15 @@ class CTerm(Positional):
         return bool(occ.masks.get(self.leaf, 0) & self.fmask)
 
     def occurrences(self, occ: Occurrences) -> list[HitRef]:
-        fmask, text, set_name = self.fmask, self.text, self.set_name
-        return [(fi, s, e, text, set_name) for fi, s, e in occ.at(self.leaf) if fmask >> fi & 1]
+        """The term's hit refs (shared: callers must not change the list)."""
+        found = occ.refs.get(self)
+        if found is None:
+            fmask, text, set_name = self.fmask, self.text, self.set_name
+            found = [
+                (fi, s, e, text, set_name) for fi, s, e in occ.at(self.leaf) if fmask >> fi & 1
+            ]
+            occ.refs[self] = found
+        return found
 
     def collect(self, occ: Occurrences, out: list[HitRef]) -> None:
         out.extend(self.occurrences(occ))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
-from monitor.models import FIELDS, Article, Hit, Rule, RuleMatch
+from monitor.models import Article, Hit, Rule, RuleMatch
 from monitor.rules.index import Index, IndexStats
 from monitor.rules.nodes import CNode, ExplainNode, HitRef, Occurrences
 from monitor.rules.spec import ExampleSpec
@@ -107,17 +108,12 @@ class RuleSet:
 
     @staticmethod
     def _hits(occ: Occurrences, root: CNode) -> tuple[Hit, ...]:
+        """The rule's distinct hits by field, offsets and term (first seen wins a tie)."""
         refs: list[HitRef] = []
         root.collect(occ, refs)
-        seen: set[HitRef] = set()
-        hits: list[tuple[int, Hit]] = []
-        for ref in refs:
-            if ref in seen:
-                continue
-            seen.add(ref)
-            fi, first, after, term, set_name = ref
-            scanned = occ.scanned[fi]
-            start, end = scanned.span(first)[0], scanned.span(after - 1)[1]
-            hits.append((fi, Hit(FIELDS[fi], start, end, scanned.text[start:end], term, set_name)))
-        hits.sort(key=lambda h: (h[0], h[1].start, h[1].end, h[1].term))
-        return tuple(h for _, h in hits)
+        # Token positions order hits as their char offsets do (tokens do not overlap).
+        ordered = sorted(dict.fromkeys(refs), key=_HIT_ORDER)
+        return tuple(map(occ.hit, ordered))
+
+
+_HIT_ORDER = itemgetter(0, 1, 2, 3)
