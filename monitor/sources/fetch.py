@@ -77,6 +77,10 @@ class _FetchFailed(Exception):
         self.status = status
 
 
+# The connection died under a request: worth one retry on a fresh connection.
+_CONNECTION_LOST = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
 class Fetcher:
     """One per daemon: owns the HTTP client, its connection pool and the concurrency limits.
 
@@ -192,14 +196,24 @@ class Fetcher:
     async def _get(
         self, url: str, request_headers: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes | None]:
-        """One request; the body is read only for a 200-range answer."""
+        """One GET; the body is read only for a 200-range answer.
+
+        A GET is safe to repeat, so a connection that dies under it (typically a kept-alive one
+        the server had already closed) is retried once on a fresh connection.
+        """
         assert self._client is not None
-        async with self._client.stream("GET", url, headers=request_headers) as response:
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            status = response.status_code
-            if not 200 <= status < 300 or status == 204:
-                return status, headers, None
-            return status, headers, await self._read_body(response, headers)
+        for attempt in (1, 2):
+            try:
+                async with self._client.stream("GET", url, headers=request_headers) as response:
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    status = response.status_code
+                    if not 200 <= status < 300 or status == 204:
+                        return status, headers, None
+                    return status, headers, await self._read_body(response, headers)
+            except _CONNECTION_LOST:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _read_body(self, response: httpx.Response, headers: Mapping[str, str]) -> bytes:
         limit = self.config.max_bytes
@@ -283,6 +297,10 @@ class Fetcher:
             return _describe_connect_error(exc)
         if isinstance(exc, httpx.RemoteProtocolError):
             return f"protocol error: {exc or 'server closed the connection'}"
+        if isinstance(exc, httpx.ReadError | httpx.WriteError):
+            return (
+                f"connection lost: {exc}" if str(exc) else "connection lost (reset by the server)"
+            )
         if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
             return f"invalid URL: {exc}"
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

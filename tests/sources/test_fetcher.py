@@ -452,3 +452,58 @@ async def test_served_encodings_decode_end_to_end(
     )
     assert parsed.error is None
     assert parsed.title == title
+
+
+class DropFirstConnections:
+    """A raw TCP server that closes the first ``drops`` connections unanswered, then serves RSS."""
+
+    def __init__(self, drops: int) -> None:
+        self.drops = drops
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.xml"
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                self.connections += 1
+                conn.recv(65536)
+                if self.connections <= self.drops:
+                    continue  # closed without a word, like a dead kept-alive connection
+                head = (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                    f"Content-Length: {len(RSS)}\r\nConnection: close\r\n\r\n"
+                )
+                conn.sendall(head.encode() + RSS)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.mark.parametrize(("drops", "ok"), [(1, True), (2, False)])
+async def test_a_connection_dropped_under_a_request_is_retried_once(
+    fetcher: Fetcher, drops: int, ok: bool
+) -> None:
+    server = DropFirstConnections(drops)
+    try:
+        result = await fetcher.fetch(server.url)
+    finally:
+        server.close()
+    assert server.connections == 2
+    if ok:
+        assert result.error is None and result.status == 200 and result.body == RSS
+    else:
+        assert result.error == "protocol error: Server disconnected without sending a response."
