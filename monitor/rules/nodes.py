@@ -19,6 +19,7 @@ from monitor.rules.tokenize import Scanned
 Occurrence = tuple[int, int, int]
 # A hit before char offsets are known: occurrence + the term label and set name.
 HitRef = tuple[int, int, int, str, str | None]
+_EVERY_FIELD = (1 << len(FIELDS)) - 1
 # What an article word satisfies: the leaves of one-word phrases, the patterns of longer ones.
 _Infos = list[tuple[tuple[int, ...], frozenset[int]]]
 
@@ -196,24 +197,39 @@ class CTerm(Positional):
 
 
 class CSet(Positional):
-    __slots__ = ("label", "leaves", "terms")
+    __slots__ = ("by_leaf", "everywhere", "label", "leaves", "terms")
 
     def __init__(self, terms: tuple[CTerm, ...], label: str) -> None:
         self.terms = terms
         self.leaves = frozenset(t.leaf for t in terms)
+        self.by_leaf: dict[int, list[CTerm]] = {}
+        for t in terms:
+            self.by_leaf.setdefault(t.leaf, []).append(t)
+        # Searched in every field: a phrase that occurs at all satisfies its term.
+        self.everywhere = all(t.fmask == _EVERY_FIELD for t in terms)
         self.label = label
 
     def test(self, occ: Occurrences) -> bool:
         masks = occ.masks
         if masks.keys().isdisjoint(self.leaves):  # the common case, decided in C
             return False
-        return any(masks.get(t.leaf, 0) & t.fmask for t in self.terms)
+        if self.everywhere:
+            return True
+        return any(masks[t.leaf] & t.fmask for t in self._present(masks))
+
+    def _present(self, masks: dict[int, int]) -> list[CTerm]:
+        """The terms whose phrase occurs (in any field), in set order."""
+        by_leaf = self.by_leaf
+        present = self.leaves & masks.keys()
+        if len(present) == 1:
+            return by_leaf[next(iter(present))]
+        return [t for t in self.terms if t.leaf in present]
 
     def occurrences(self, occ: Occurrences) -> list[HitRef]:
         out: list[HitRef] = []
         masks = occ.masks
-        for t in self.terms:
-            if masks.get(t.leaf, 0) & t.fmask:
+        for t in self._present(masks):
+            if masks[t.leaf] & t.fmask:
                 out.extend(t.occurrences(occ))
         return out
 
