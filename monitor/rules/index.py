@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
+from operator import itemgetter
 from typing import cast
 
 from monitor.models import FIELDS, Article
@@ -28,6 +29,7 @@ from monitor.rules.tokenize import Scanned, exact_form, fold
 _CACHE_LIMIT = 500_000  # distinct raw words remembered before the word cache is reset
 # What an article word satisfies: one-word phrase leaves, pattern ids in longer phrases.
 _WordInfo = tuple[tuple[int, ...], frozenset[int]]
+_PATTERNS = itemgetter(1)  # of a _WordInfo: the pattern ids used by multi-word phrases
 _NO_WORD: _WordInfo = ((), frozenset())
 _Known = dict[str | bytes, _WordInfo | tuple[()]]  # every raw word looked up: () if nothing
 
@@ -179,23 +181,19 @@ class Index:
                 continue
             scanned = Scanned(text)
             words: Sequence[str | bytes] = scanned.words
-            distinct = list(set(words))
-            infos = list(map(known.get, distinct))  # one hash lookup per distinct word, in C
-            if None in infos:
-                learn = self._learn
-                infos = [
-                    learn(w, known) if i is None else i
-                    for w, i in zip(distinct, infos, strict=True)
-                ]
+            distinct_set = set(words)
+            for raw in distinct_set.difference(known):  # new words: rare once warm
+                self._learn(raw, known)
+            distinct = list(distinct_set)
+            infos = list(map(known.__getitem__, distinct))  # one lookup per distinct word, in C
             found = cast(list[_WordInfo], list(filter(None, infos)))
             if not found:
                 continue
             hit_words = list(compress(distinct, infos))
             occ.add_field(fi, scanned, hit_words, found)
             if self._multi:
-                in_phrases = [
-                    (w, info[1]) for w, info in zip(hit_words, found, strict=True) if info[1]
-                ]
+                patterns = list(map(_PATTERNS, found))
+                in_phrases = list(compress(zip(hit_words, patterns, strict=True), patterns))
                 if in_phrases:
                     self._phrases(occ, fi, scanned, in_phrases, known)
         return occ

@@ -11,6 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 
 from monitor.models import FIELDS, Hit
 from monitor.rules.tokenize import Scanned
@@ -19,6 +20,7 @@ from monitor.rules.tokenize import Scanned
 Occurrence = tuple[int, int, int]
 # A hit before char offsets are known: occurrence + the term label and set name.
 HitRef = tuple[int, int, int, str, str | None]
+_LEAVES = itemgetter(0)  # of an info: the leaves of the one-word phrases a word satisfies
 _EVERY_FIELD = (1 << len(FIELDS)) - 1
 # What an article word satisfies: the leaves of one-word phrases, the patterns of longer ones.
 _Infos = list[tuple[tuple[int, ...], frozenset[int]]]
@@ -68,7 +70,7 @@ class Occurrences:
         self.scanned[fi] = scanned
         self._fields.append((fi, scanned, words, infos))
         scanned.expect(words)
-        leaves = set().union(*[info[0] for info in infos])
+        leaves = set().union(*map(_LEAVES, infos))
         masks, bit = self.masks, 1 << fi
         if not masks:
             self.masks = dict.fromkeys(leaves, bit)
