@@ -181,11 +181,14 @@ class Index:
                 continue
             scanned = Scanned(text)
             words: Sequence[str | bytes] = scanned.words
-            distinct_set = set(words)
-            for raw in distinct_set.difference(known):  # new words: rare once warm
-                self._learn(raw, known)
-            distinct = list(distinct_set)
-            infos = list(map(known.__getitem__, distinct))  # one lookup per distinct word, in C
+            distinct = list(set(words))
+            infos = list(map(known.get, distinct))  # one hash lookup per distinct word, in C
+            if None in infos:
+                learn = self._learn
+                infos = [
+                    learn(w, known) if i is None else i
+                    for w, i in zip(distinct, infos, strict=True)
+                ]
             found = cast(list[_WordInfo], list(filter(None, infos)))
             if not found:
                 continue
