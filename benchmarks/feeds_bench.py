@@ -266,7 +266,7 @@ def in_loop(
 
 def table(rows: list[tuple[str, str, Cycle, Cycle]]) -> str:
     header = (
-        f"{'cycle':<6} {'client':<34} {'feeds':>6} {'304s':>5} {'errors':>6} {'articles':>8} "
+        f"{'cycle':<6} {'client':<38} {'feeds':>6} {'304s':>5} {'errors':>6} {'articles':>8} "
         f"{'seconds':>8} {'feeds/s':>9} {'articles/s':>10} {'peak MiB':>8} {'vs baseline':>11}"
     )
     lines = [header, "-" * len(header)]
@@ -275,7 +275,7 @@ def table(rows: list[tuple[str, str, Cycle, Cycle]]) -> str:
         ratio = baseline.seconds / cycle.seconds
         peak = f"{cycle.peak_bytes / 2**20:8.1f}" if cycle.peak_bytes is not None else f"{'-':>8}"
         lines.append(
-            f"{cycle_name:<6} {client:<34} {cycle.feeds:>6} {cycle.not_modified:>5} "
+            f"{cycle_name:<6} {client:<38} {cycle.feeds:>6} {cycle.not_modified:>5} "
             f"{cycle.errors:>6} {cycle.articles:>8} {cycle.seconds:>8.2f} {rate:>9.1f} "
             f"{cycle.articles / cycle.seconds:>10.0f} {peak} {ratio:>10.2f}x"
         )
