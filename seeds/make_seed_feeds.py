@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -44,25 +45,37 @@ def seed_article() -> tuple[str, list[str]]:
     return paragraphs[2], paragraphs[3:]
 
 
-def other_items() -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class Item:
+    """A real feed item about another subject, as taken from its fixture."""
+
+    source: str
+    id: str
+    title: str
+    link: str
+    published: datetime
+    summary_html: str
+
+
+def other_items() -> list[Item]:
     items = []
     for name, index in OTHER_ITEMS:
         entry = feedparser.parse(str(CORPUS / name)).entries[index]
         parsed: struct_time = entry.published_parsed
         items.append(
-            {
-                "source": f"{name} entry {index}",
-                "id": entry.get("id") or entry.link,
-                "title": entry.title,
-                "link": entry.link,
-                "published": datetime(*parsed[:6], tzinfo=UTC),
-                "summary_html": entry.get("summary", ""),
-            }
+            Item(
+                source=f"{name} entry {index}",
+                id=entry.get("id") or entry.link,
+                title=entry.title,
+                link=entry.link,
+                published=datetime(*parsed[:6], tzinfo=UTC),
+                summary_html=entry.get("summary", ""),
+            )
         )
     return items
 
 
-def rss(title: str, paragraphs: list[str], others: list[dict[str, object]]) -> str:
+def rss(title: str, paragraphs: list[str], others: list[Item]) -> str:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -83,24 +96,22 @@ def rss(title: str, paragraphs: list[str], others: list[dict[str, object]]) -> s
         "</item>",
     ]
     for item in others:
-        published = item["published"]
-        assert isinstance(published, datetime)
         out += [
             "<item>",
-            f"<title>{escape(str(item['title']))}</title>",
-            f"<link>{escape(str(item['link']))}</link>",
-            f"<guid>{escape(str(item['id']))}</guid>",
-            f"<pubDate>{format_datetime(published)}</pubDate>",
-            f"<description>{escape(str(item['summary_html']))}</description>",
+            f"<title>{escape(item.title)}</title>",
+            f"<link>{escape(item.link)}</link>",
+            f"<guid>{escape(item.id)}</guid>",
+            f"<pubDate>{format_datetime(item.published)}</pubDate>",
+            f"<description>{escape(item.summary_html)}</description>",
             "</item>",
         ]
     out += ["</channel>", "</rss>", ""]
     return "\n".join(out)
 
 
-def atom(title: str, paragraphs: list[str], others: list[dict[str, object]]) -> str:
+def atom(title: str, paragraphs: list[str], others: list[Item]) -> str:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    updated = max([SEED_PUBLISHED, *(i["published"] for i in others)])  # type: ignore[type-var]
+    updated = max([SEED_PUBLISHED, *(i.published for i in others)])
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -120,16 +131,14 @@ def atom(title: str, paragraphs: list[str], others: list[dict[str, object]]) -> 
         "</entry>",
     ]
     for item in others:
-        published = item["published"]
-        assert isinstance(published, datetime)
         out += [
             "<entry>",
-            f"<title>{escape(str(item['title']))}</title>",
-            f'<link rel="alternate" href="{escape(str(item["link"]), {chr(34): "&quot;"})}"/>',
-            f"<id>{escape(str(item['id']))}</id>",
-            f"<published>{published.isoformat()}</published>",
-            f"<updated>{published.isoformat()}</updated>",
-            f'<summary type="html">{escape(str(item["summary_html"]))}</summary>',
+            f"<title>{escape(item.title)}</title>",
+            f'<link rel="alternate" href="{escape(item.link, {chr(34): "&quot;"})}"/>',
+            f"<id>{escape(item.id)}</id>",
+            f"<published>{item.published.isoformat()}</published>",
+            f"<updated>{item.published.isoformat()}</updated>",
+            f'<summary type="html">{escape(item.summary_html)}</summary>',
             "</entry>",
         ]
     out += ["</feed>", ""]
@@ -146,7 +155,7 @@ def main() -> int:
     (seeds / "seed-feed.rss").write_text(rss(title, paragraphs, others), encoding="utf-8")
     (seeds / "seed-feed.atom").write_text(atom(title, paragraphs, others), encoding="utf-8")
     for item in others:
-        print(f"{item['source']}: {item['title']}")
+        print(f"{item.source}: {item.title}")
     return 0
 
 
