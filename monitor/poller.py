@@ -18,7 +18,7 @@ from monitor.sources.polling import backoff_delay, next_interval
 from monitor.store import Database
 from monitor.store.articles import recent_publish_times
 from monitor.store.db import utcnow
-from monitor.store.feeds import FeedState, ensure_feed, record_poll
+from monitor.store.feeds import FeedState, ensure_feed, get_feed, record_poll
 
 log = logging.getLogger("monitor.poll")
 
@@ -210,4 +210,5 @@ class Poller:
         )
 
     def next_poll_at(self, feed: FeedConfig) -> datetime | None:
-        return self.state(feed).next_poll_at
+        state = get_feed(self._db.conn, feed.name)  # a read: no write transaction needed
+        return state.next_poll_at if state else None
