@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 from datetime import datetime, timedelta
 
 from monitor.bus import EventBus
+from monitor.clock import utcnow
 from monitor.config import FeedConfig, Settings
 from monitor.events import AlertQueued, FeedPolled, RulesReloaded
+from monitor.feed_scheduler import FeedScheduler
+from monitor.instance import Instance
 from monitor.logs import log_events
 from monitor.models import Alert
 from monitor.notifiers import Notifier
@@ -19,9 +20,7 @@ from monitor.poller import Poller
 from monitor.rules import LoadResult, RuleSet, load_rules
 from monitor.sources.fetch import Fetcher
 from monitor.sources.opml import read_opml
-from monitor.store import Database, open_database
-from monitor.store.articles import prune_articles
-from monitor.store.db import utcnow
+from monitor.store import Store, UnitOfWork, open_store
 
 log = logging.getLogger("monitor")
 
@@ -51,23 +50,33 @@ def load_ruleset(settings: Settings) -> LoadResult:
 class App:
     """The running parts of one monitor instance: ``async with App.open(settings) as app``."""
 
-    def __init__(self, settings: Settings, db: Database, ruleset: RuleSet, feeds: list[FeedConfig]):
+    def __init__(self, settings: Settings, store: Store, ruleset: RuleSet, feeds: list[FeedConfig]):
         self.settings = settings
-        self.db = db
+        self.store = store
         self.ruleset = ruleset
         self.feeds = feeds
         self.bus = EventBus()
         log_events(self.bus)
-        self.notifier = Notifier(settings, db, self.bus)
+        self.instance = Instance(
+            store, settings.store, lease=timedelta(seconds=settings.delivery.lease_seconds)
+        )
+        self.notifier = Notifier(
+            settings, store, self.bus, owner=self.instance.id, dead_after=self.instance.dead_after
+        )
         self.fetcher = Fetcher(settings.fetch)
         self.pipeline = Pipeline(
-            db,
+            store,
             lambda: self.ruleset,
             self._enqueue,
             self.bus,
             retention=timedelta(days=settings.store.retention_days),
         )
-        self.poller = Poller(db, self.fetcher, self.pipeline, self.bus, settings.fetch)
+        self.poller = Poller(
+            store, self.fetcher, self.pipeline, self.bus, settings.fetch, owner=self.instance.id
+        )
+        self.scheduler = FeedScheduler(
+            store, self.poller, feeds, self.instance, max_in_flight=settings.fetch.concurrency
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> App:
@@ -82,20 +91,20 @@ class App:
             feeds = configured_feeds(settings)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot read the feeds: {exc}") from exc
-        db = open_database(settings.store_url)
+        store = open_store(settings.store_url, lock_timeout=settings.store.lock_timeout)
         try:
-            app = cls(settings, db, result.ruleset, feeds)
+            app = cls(settings, store, result.ruleset, feeds)
         except Exception:
-            db.close()
+            store.close()
             raise
         log.info(
             "rule set %s active (%d rules); %d feeds; store %s",
-            result.ruleset.version, len(result.ruleset.rules), len(feeds), settings.store_url,
+            result.ruleset.version, len(result.ruleset.rules), len(feeds), store.display_url,
         )  # fmt: skip
         return app
 
-    def _enqueue(self, conn: sqlite3.Connection, alert: Alert, now: datetime) -> AlertQueued:
-        return enqueue_alert(conn, alert, self.settings, now)
+    def _enqueue(self, uow: UnitOfWork, alert: Alert, now: datetime) -> AlertQueued:
+        return enqueue_alert(uow, alert, self.settings, now)
 
     def reload_rules(self, result: LoadResult) -> None:
         """Hot reload: a rule change with errors is refused and the last good set keeps running."""
@@ -112,26 +121,39 @@ class App:
         self.ruleset = result.ruleset
         self.bus.publish(RulesReloaded(result.ruleset.version, len(result.ruleset.rules), ok=True))
 
-    async def poll_all(self) -> list[FeedPolled]:
-        return list(await asyncio.gather(*(self.poller.poll(f) for f in self.feeds)))
+    async def poll_all(self, *, force: bool = False) -> list[FeedPolled]:
+        """Poll every feed that is due (``force``: all that no other instance is polling)."""
+        return await self.scheduler.poll_due(force=force)
 
-    def housekeeping(self, now: datetime | None = None) -> int:
+    async def housekeeping(self, now: datetime | None = None) -> int:
+        """Prune old articles in bounded transactions, so no writer waits behind it for long."""
         now = now or utcnow()
-        with self.db.transaction() as conn:
-            pruned = prune_articles(
-                conn, before=now - timedelta(days=self.settings.store.retention_days)
-            )
+        before = now - timedelta(days=self.settings.store.retention_days)
+        pruned = 0
+        while True:
+            n = await self.store.run(lambda uow: uow.articles.prune(before=before, limit=500))
+            pruned += n
+            if n < 500:
+                break
+        await self.store.run(lambda uow: uow.jobs.prune(before=now - timedelta(days=30)))
         if pruned:
             log.info("housekeeping: pruned %d articles older than the retention period", pruned)
         return pruned
 
     async def __aenter__(self) -> App:
         await self.fetcher.__aenter__()
+        try:
+            await self.instance.register()
+        except BaseException:
+            await self.fetcher.aclose()
+            self.store.close()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         try:
+            await self.instance.unregister()
             await self.notifier.aclose()
             await self.fetcher.aclose()
         finally:
-            self.db.close()
+            self.store.close()

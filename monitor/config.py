@@ -22,6 +22,9 @@ from monitor.notifiers.config import (
     DigestConfig,
     FolderChannel,
 )
+from monitor.sources.config import FeedConfig as FeedConfig
+from monitor.sources.config import FetchConfig as FetchConfig
+from monitor.store.config import StoreConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT_ROOT / "seeds"
@@ -29,38 +32,6 @@ SEEDS = PROJECT_ROOT / "seeds"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class StoreConfig(_Strict):
-    url: str | None = Field(None, description="sqlite:///PATH; default: DATA_DIR/monitor.db")
-    retention_days: int = Field(90, ge=1)
-
-
-class FeedConfig(_Strict):
-    name: str
-    url: str
-    interval: int = Field(900, ge=10, description="seconds between polls (adapted within bounds)")
-    tags: list[str] = []
-    enabled: bool = True
-    backfill_hours: float | None = Field(
-        None,
-        description="first poll: alert on entries this recent (-1: all; None: the fetch default)",
-    )
-
-
-class FetchConfig(_Strict):
-    timeout: float = 20.0
-    connect_timeout: float = 10.0
-    max_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 5
-    concurrency: int = 20
-    per_host: int = 2
-    user_agent: str = "news-monitor/0.1 (+https://example.invalid/news-monitor)"
-    min_interval: int = 300
-    max_interval: int = 6 * 3600
-    backoff_max: int = 6 * 3600
-    backfill_hours: float = 48.0
-    failing_report_after: int = 24 * 3600  # seconds of continuous failure before a feed is flagged
 
 
 class RulesConfig(_Strict):

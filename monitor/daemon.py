@@ -1,4 +1,9 @@
-"""The daemon: an APScheduler job per feed, delivery, digests, hot reload, clean stop."""
+"""The daemon: polls the feeds the store says are due, delivers, runs cron work, reloads rules.
+
+Feeds are claimed from the database (several instances share them); APScheduler keeps the
+cron work — digests, held summaries, housekeeping — each run claimed or idempotent in the
+store, so it happens once however many instances run.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App
-from monitor.config import FeedConfig
+from monitor.clock import utcnow
 from monitor.rules import watch_rules
-from monitor.store.db import utcnow
 
 log = logging.getLogger("monitor")
 
@@ -26,41 +30,18 @@ class Daemon:
     def __init__(self, app: App) -> None:
         self.app = app
         self.stop = asyncio.Event()
-        self._polls: set[asyncio.Task[object]] = set()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
 
-    async def _poll(self, feed: FeedConfig) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._polls.add(task)
-        try:
-            await self.app.poller.poll(feed)
-            next_at = self.app.poller.next_poll_at(feed)
-            job = self.scheduler.get_job(_job_id(feed))
-            if job is not None and next_at is not None and not self.stop.is_set():
-                job.modify(next_run_time=next_at)  # adaptive interval and back-off
-        finally:
-            self._polls.discard(task)
-
     async def _housekeeping(self) -> None:
-        # A coroutine, so APScheduler runs it on the loop: a plain function would run in a
-        # worker thread and share the store's connection with the loop.
-        self.app.housekeeping()
+        # A coroutine, so APScheduler runs it on the loop; the store work itself runs on the
+        # store's threads.
+        try:
+            await self.app.housekeeping()
+        except Exception:
+            log.exception("housekeeping failed; it runs again at the next interval")
 
     def _schedule(self) -> None:
         now = utcnow()
-        for feed in self.app.feeds:
-            self.scheduler.add_job(
-                self._poll,
-                IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 10)),
-                args=[feed],
-                id=_job_id(feed),
-                name=f"poll {feed.name}",
-                max_instances=1,  # never two polls of one feed at once
-                coalesce=True,
-                misfire_grace_time=feed.interval,
-                next_run_time=now,  # the first poll of each feed runs at start
-            )
         self.scheduler.add_job(
             self._housekeeping,
             IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL.total_seconds()),
@@ -76,9 +57,14 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        await self.app.scheduler.sync()
         self._schedule()
         self.scheduler.start()
-        tasks = [asyncio.create_task(self.app.notifier.run(self.stop), name="delivery")]
+        tasks = [
+            asyncio.create_task(self.app.notifier.run(self.stop), name="delivery"),
+            asyncio.create_task(self.app.scheduler.run(self.stop), name="feeds"),
+            asyncio.create_task(self.app.instance.run(self.stop), name="heartbeat"),
+        ]
         settings = self.app.settings
         if settings.rules.watch:
             tasks.append(
@@ -99,9 +85,8 @@ class Daemon:
         await self.stop.wait()
         log.info("stopping: finishing in-flight polls and deliveries")
         self.scheduler.shutdown(wait=False)
-        if self._polls:
-            await asyncio.gather(*self._polls, return_exceptions=True)
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.app.scheduler.drain()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         log.info("stopped")
@@ -110,7 +95,3 @@ class Daemon:
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s", sig.name)
         self.stop.set()
-
-
-def _job_id(feed: FeedConfig) -> str:
-    return f"feed:{feed.name}"

@@ -7,6 +7,7 @@ counters, tests) subscribe without touching the stages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from monitor.models import Article, RuleMatch
 
@@ -61,6 +62,8 @@ class AlertDelivered:
     channel: str
     alert_id: str | None
     digest_id: str | None = None
+    attempt: int = 1
+    created_at: datetime | None = None  # when the delivery was queued (alert raised)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class AlertFailed:
     reason: str
     final: bool
     attempts: int
+    max_attempts: int = 0
+    retry_in: float | None = None  # seconds until the next attempt (None when final)
+    what: str = ""  # "alert ID" or "digest ID"
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,16 +80,18 @@ def log_events(bus: EventBus) -> None:
         )  # fmt: skip
 
     def delivered(e: AlertDelivered) -> None:
+        what = f"alert {e.alert_id}" if e.alert_id else f"digest {e.digest_id}"
         alert_log.info(
-            "delivered %s via %s", e.outbox_id, e.channel,
+            "delivered %s to %s (outbox %s, attempt %d)", what, e.channel, e.outbox_id, e.attempt,
             extra={"outbox_id": e.outbox_id, "channel": e.channel},
         )  # fmt: skip
 
     def failed(e: AlertFailed) -> None:
         alert_log.log(
             logging.ERROR if e.final else logging.WARNING,
-            "%s %s via %s after %d attempt(s): %s",
-            "gave up on" if e.final else "will retry", e.outbox_id, e.channel, e.attempts, e.reason,
+            "%s %s via %s after %d attempt(s)%s: %s",
+            "gave up on" if e.final else "will retry", e.what or e.outbox_id, e.channel,
+            e.attempts, "" if e.retry_in is None else f", retry in {e.retry_in:.0f}s", e.reason,
             extra={"outbox_id": e.outbox_id, "channel": e.channel, "final": e.final},
         )  # fmt: skip
 

@@ -1,27 +1,28 @@
-"""Article → rule matches → alerts → outbox, one transaction per article.
+"""Article → rule matches → alerts → outbox, in bounded transactions on the store's threads.
 
-The pipeline is the only place where the stages meet; it publishes the typed
-events so that logging and counters stay out of the stages.
+The pipeline is the only place where the stages meet; it publishes the typed events (on the
+event loop, after commit) so that logging and counters stay out of the stages.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from monitor.bus import EventBus
 from monitor.events import AlertQueued, ArticleDiscovered, RuleMatched
 from monitor.models import Alert, Article, RuleMatch, alert_id
 from monitor.sources.identity import canonical_url
-from monitor.store import Database
-from monitor.store.alerts import insert_alert
-from monitor.store.articles import Seen, matched_rules, record_match, upsert_article
+from monitor.store import Store, UnitOfWork
+from monitor.store.articles import Seen
 
 log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 100  # articles per transaction: a 100,000-entry feed never holds the lock long
 
 
 class Matcher(Protocol):
@@ -30,7 +31,7 @@ class Matcher(Protocol):
     def match(self, article: Article) -> list[RuleMatch]: ...
 
 
-Enqueue = Callable[[sqlite3.Connection, Alert, datetime], AlertQueued]
+Enqueue = Callable[[UnitOfWork, Alert, datetime], AlertQueued]
 
 
 @dataclass(slots=True)
@@ -39,7 +40,16 @@ class IngestResult:
 
     new: int = 0
     changed: int = 0
+    quiet: int = 0  # new articles recorded without alerting (backfill, retention)
     alerts: list[AlertQueued] = field(default_factory=list)
+    events: list[object] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.quiet += other.quiet
+        self.alerts.extend(other.alerts)
+        self.events.extend(other.events)
 
 
 class Pipeline:
@@ -47,20 +57,22 @@ class Pipeline:
 
     def __init__(
         self,
-        db: Database,
+        store: Store,
         matcher: Callable[[], Matcher],
         enqueue: Enqueue,
         bus: EventBus,
         *,
         retention: timedelta,
+        chunk_size: int = CHUNK_SIZE,
     ) -> None:
-        self._db = db
+        self._store = store
         self._matcher = matcher  # called per batch: hot reload swaps the rule set between batches
         self._enqueue = enqueue
         self._bus = bus
         self._retention = retention
+        self._chunk = chunk_size
 
-    def ingest(
+    async def ingest(
         self,
         articles: Sequence[Article],
         *,
@@ -68,52 +80,67 @@ class Pipeline:
         first_poll: bool = False,
         backfill_after: datetime | None = None,
     ) -> IngestResult:
-        """Store and match a feed's articles.
+        """Store and match a feed's articles, a chunk per transaction, off the event loop.
 
         Some articles are stored and matched but raise no alert: on a feed's first poll, those
-        published before ``backfill_after`` (None: alert on all), so that a new feed does not flood
-        the analysts; later, those older than the retention period (a pruned story coming back is
-        not news).
+        published before ``backfill_after`` (None: alert on all), so that a new feed does not
+        flood the analysts; later, those older than the retention period (a pruned story coming
+        back is not news). A failing chunk stores nothing of itself; the caller does not advance
+        the feed's validators, so the next poll brings the same articles and what was stored is
+        recognised.
         """
         matcher = self._matcher()
-        result = IngestResult()
         alert_after = backfill_after if first_poll else now - self._retention
-        events: list[object] = []
-        # One transaction for the batch: a failure stores nothing, and the feed's validators are
-        # not advanced either, so the next poll brings the same articles again.
-        with self._db.transaction() as conn:
-            for article in articles:
-                quiet = alert_after is not None and article.published < alert_after
-                self._ingest_one(conn, matcher, article, now, quiet, result, events)
-        for event in events:  # after commit: observers see what the store holds
-            self._bus.publish(event)
+        total = IngestResult()
+        for start in range(0, len(articles), self._chunk):
+            chunk = articles[start : start + self._chunk]
+            result = await self._store.run(
+                partial(self._ingest_chunk, matcher=matcher, chunk=chunk, now=now,
+                        alert_after=alert_after)
+            )  # fmt: skip
+            for event in result.events:  # after commit: observers see what the store holds
+                self._bus.publish(event)
+            total.add(result)
+        return total
+
+    def _ingest_chunk(
+        self,
+        uow: UnitOfWork,
+        matcher: Matcher,
+        chunk: Sequence[Article],
+        now: datetime,
+        alert_after: datetime | None,
+    ) -> IngestResult:
+        result = IngestResult()  # built afresh: a retried unit of work starts from nothing
+        for article in chunk:
+            quiet = alert_after is not None and article.published < alert_after
+            self._ingest_one(uow, matcher, article, now, quiet, result)
         return result
 
     def _ingest_one(
         self,
-        conn: sqlite3.Connection,
+        uow: UnitOfWork,
         matcher: Matcher,
         article: Article,
         now: datetime,
         quiet: bool,
         result: IngestResult,
-        events: list[object],
     ) -> None:
         link_key = canonical_url(article.link) if article.link else None
-        seen, stored_id = upsert_article(conn, article, link_key=link_key, now=now)
+        seen, stored_id = uow.articles.upsert(article, link_key=link_key, now=now)
         if seen is Seen.KNOWN:
             return
         if stored_id != article.id:  # the same story under another id (same link)
             article = replace(article, id=stored_id)
         if seen is Seen.NEW:
             result.new += 1
+            result.quiet += quiet
         else:
             result.changed += 1
-        events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
-        already = matched_rules(conn, stored_id)
+        result.events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
+        already = uow.articles.matched_rules(stored_id)
         for match in matcher.match(article):
-            record_match(
-                conn,
+            uow.articles.record_match(
                 rule_id=match.rule.id,
                 article_id=stored_id,
                 content_hash=article.content_hash,
@@ -122,7 +149,7 @@ class Pipeline:
             )
             if match.rule.id in already:
                 continue  # only a rule that newly matches raises an alert
-            events.append(RuleMatched(article, match))
+            result.events.append(RuleMatched(article, match))
             if quiet:
                 continue
             alert = Alert(
@@ -132,7 +159,7 @@ class Pipeline:
                 hits=match.hits,
                 created_at=now,
             )
-            if insert_alert(conn, alert):
-                queued = self._enqueue(conn, alert, now)
+            if uow.alerts.insert(alert):
+                queued = self._enqueue(uow, alert, now)
                 result.alerts.append(queued)
-                events.append(queued)
+                result.events.append(queued)

@@ -9,16 +9,15 @@ import time
 from datetime import datetime, timedelta
 
 from monitor.bus import EventBus
-from monitor.config import FeedConfig, FetchConfig
+from monitor.clock import utcnow
 from monitor.events import FeedPolled
 from monitor.pipeline import Pipeline
+from monitor.sources.config import FeedConfig, FetchConfig
 from monitor.sources.fetch import Fetcher, FetchResult
 from monitor.sources.parse import parse_feed
 from monitor.sources.polling import backoff_delay, next_interval
-from monitor.store import Database
-from monitor.store.articles import recent_publish_times
-from monitor.store.db import utcnow
-from monitor.store.feeds import FeedState, ensure_feed, get_feed, record_poll
+from monitor.store import Store, StoreError
+from monitor.store.feeds import FeedState, PollRecord
 
 log = logging.getLogger("monitor.poll")
 
@@ -28,36 +27,48 @@ class Poller:
 
     def __init__(
         self,
-        db: Database,
+        store: Store,
         fetcher: Fetcher,
         pipeline: Pipeline,
         bus: EventBus,
         config: FetchConfig,
         *,
         rng: random.Random | None = None,
+        owner: str | None = None,
     ) -> None:
-        self._db = db
+        self._store = store
+        self._owner = owner  # the instance whose feed leases this poller releases
         self._fetcher = fetcher
         self._pipeline = pipeline
         self._bus = bus
         self._config = config
         self._rng = rng or random.Random()
 
-    def state(self, feed: FeedConfig) -> FeedState:
-        with self._db.transaction() as conn:
-            return ensure_feed(conn, feed.name, feed.url)
+    async def state(self, feed: FeedConfig) -> FeedState:
+        return await self._store.run(lambda uow: uow.feeds.ensure(feed.name, feed.url))
 
-    async def poll(self, feed: FeedConfig) -> FeedPolled:
+    async def poll(self, feed: FeedConfig, state: FeedState | None = None) -> FeedPolled:
+        """Poll one feed (``state``: as claimed; else read now) and record the outcome."""
         started = time.monotonic()
-        state = self.state(feed)
         try:
+            if state is None:
+                state = await self.state(feed)
             result = await self._fetcher.fetch(
                 state.url, etag=state.etag, last_modified=state.last_modified
             )
             event = await self._handle(feed, state, result, started)
+        except StoreError as exc:  # busy or unreachable: said plainly, the feed is polled again
+            log.error("poll of feed %s not recorded: %s", feed.name, exc)
+            event = self._done(feed, feed.url, None, 0, started, f"store: {exc}", failed=True)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("poll of feed %s failed unexpectedly", feed.name)
-            event = self._failed(feed, state, None, f"internal error: {exc!r}", None, started)
+            try:
+                assert state is not None
+                event = await self._failed(
+                    feed, state, None, f"internal error: {exc!r}", None, started
+                )
+            except Exception:
+                event = self._done(feed, feed.url, None, 0, started, repr(exc), failed=True)
         self._bus.publish(event)
         return event
 
@@ -66,11 +77,11 @@ class Poller:
     ) -> FeedPolled:
         now = utcnow()
         if result.error is not None:
-            return self._failed(
+            return await self._failed(
                 feed, state, result.status, result.error, result.retry_after, started
             )
         if result.not_modified or result.body is None:
-            self._succeeded(feed, result, now, ttl=None, error=None, new_articles=0)
+            await self._succeeded(feed, result, now, ttl=None, error=None, new_articles=0)
             return self._done(feed, state.url, result.status, 0, started, None, not_modified=True)
         # Parsing is pure and the slowest step: off the loop, so other feeds' I/O goes on.
         parsed = await asyncio.to_thread(
@@ -82,19 +93,26 @@ class Poller:
             fetched_at=now,
         )
         if parsed.error is not None and not parsed.articles and parsed.version is None:
-            return self._failed(feed, state, result.status, parsed.error, None, started)
-        ingest = self._pipeline.ingest(
+            return await self._failed(feed, state, result.status, parsed.error, None, started)
+        ingest = await self._pipeline.ingest(
             parsed.articles,
             now=now,
             first_poll=state.first_polled_at is None,
             backfill_after=self._backfill_after(feed, now),
         )
-        self._succeeded(
+        if ingest.quiet:
+            hours = self._backfill_hours(feed)
+            log.info(
+                "feed %s: %d entries older than %g h recorded without alerting "
+                "(fetch.backfill_hours)",
+                feed.name, ingest.quiet, hours,
+            )  # fmt: skip
+        await self._succeeded(
             feed, result, now, ttl=parsed.ttl_minutes, error=parsed.error, new_articles=ingest.new
         )
         return self._done(feed, state.url, result.status, ingest.new, started, parsed.error)
 
-    def _succeeded(
+    async def _succeeded(
         self,
         feed: FeedConfig,
         result: FetchResult,
@@ -104,37 +122,44 @@ class Poller:
         error: str | None,
         new_articles: int,
     ) -> None:
-        interval = self._interval(feed, now, ttl=ttl, max_age=result.max_age)
-        with self._db.transaction() as conn:
-            record_poll(
-                conn,
-                feed.name,
-                now=now,
-                status=result.status,
-                ok=True,
-                error=error,
-                next_poll_at=now + timedelta(seconds=interval),
-                interval_seconds=interval,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                keep_validators=result.not_modified,  # a 304 may omit the validators
-                new_url=result.permanent_redirect,
-                new_articles=new_articles,
-            )
+        interval = await self._interval(feed, now, ttl=ttl, max_age=result.max_age)
+        record = PollRecord(
+            now=now,
+            status=result.status,
+            ok=True,
+            error=error,
+            next_poll_at=now + timedelta(seconds=interval),
+            interval_seconds=interval,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            keep_validators=result.not_modified,  # a 304 may omit the validators
+            new_url=result.permanent_redirect,
+            new_articles=new_articles,
+        )
+        await self._record(feed, record)
 
-    def _backfill_after(self, feed: FeedConfig, now: datetime) -> datetime | None:
-        hours = (
+    async def _record(self, feed: FeedConfig, record: PollRecord) -> None:
+        owner = self._owner
+        await self._store.run(lambda uow: uow.feeds.record_poll(feed.name, record, owner=owner))
+
+    def _backfill_hours(self, feed: FeedConfig) -> float:
+        return (
             feed.backfill_hours if feed.backfill_hours is not None else self._config.backfill_hours
         )
+
+    def _backfill_after(self, feed: FeedConfig, now: datetime) -> datetime | None:
+        hours = self._backfill_hours(feed)
         if hours < 0:
             return None
         return now - timedelta(hours=hours)
 
-    def _interval(
+    async def _interval(
         self, feed: FeedConfig, now: datetime, *, ttl: int | None, max_age: float | None
     ) -> int:
-        with self._db.transaction() as conn:
-            recent = recent_publish_times(conn, feed.name, since=now - timedelta(days=7))
+        since = now - timedelta(days=7)
+        recent = await self._store.run(
+            lambda uow: uow.articles.recent_publish_times(feed.name, since=since), write=False
+        )
         return next_interval(
             base=feed.interval,
             recent_entry_times=recent,
@@ -145,7 +170,7 @@ class Poller:
             max_age=max_age,
         )
 
-    def _failed(
+    async def _failed(
         self,
         feed: FeedConfig,
         state: FeedState,
@@ -162,16 +187,11 @@ class Poller:
             retry_after=retry_after,
             rng=self._rng,
         )
-        with self._db.transaction() as conn:
-            record_poll(
-                conn,
-                feed.name,
-                now=now,
-                status=status,
-                ok=False,
-                error=error,
-                next_poll_at=now + timedelta(seconds=delay),
-            )
+        record = PollRecord(
+            now=now, status=status, ok=False, error=error,
+            next_poll_at=now + timedelta(seconds=delay),
+        )  # fmt: skip
+        await self._record(feed, record)
         failing_since = state.last_success_at or state.first_polled_at
         if (
             failing_since
@@ -209,6 +229,6 @@ class Poller:
             failed=failed,
         )
 
-    def next_poll_at(self, feed: FeedConfig) -> datetime | None:
-        state = get_feed(self._db.conn, feed.name)  # a read: no write transaction needed
+    async def next_poll_at(self, feed: FeedConfig) -> datetime | None:
+        state = await self._store.run(lambda uow: uow.feeds.get(feed.name), write=False)
         return state.next_poll_at if state else None

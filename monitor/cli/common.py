@@ -11,8 +11,8 @@ import click
 
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.logs import setup_logging
-from monitor.store import Database, open_database
-from monitor.store.db import StoreError
+from monitor.store import Store, StoreError
+from monitor.store import open_store as _open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,10 +50,16 @@ def settings_from(
     return settings
 
 
-def open_store(settings: Settings) -> Database:
-    """The store, or exit 2 with the reason (a newer schema, an unreadable file...)."""
+def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    """The store, or exit 2 with the reason (a newer schema, an unreadable file...).
+
+    Opening takes the write lock only when the schema must be migrated, so reading commands
+    run beside a daemon that is writing.
+    """
     try:
-        return open_database(settings.store_url)
+        return _open_store(
+            settings.store_url, migrate_schema=migrate, lock_timeout=settings.store.lock_timeout
+        )
     except StoreError as exc:
         click.echo(f"monitor: {exc}", err=True)
         sys.exit(2)

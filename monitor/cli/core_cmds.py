@@ -13,9 +13,7 @@ from monitor.cli.common import config_options, open_store, settings_from, table,
 from monitor.config import Settings
 from monitor.daemon import Daemon
 from monitor.notifiers import NotifierConfigError
-from monitor.store.alerts import recent_alerts
-from monitor.store.db import StoreError, from_db_time
-from monitor.store.feeds import list_feeds
+from monitor.store import StoreError
 
 
 def _open_app(settings: Settings) -> App:
@@ -40,21 +38,32 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
 
 
 @click.command()
-@click.option("--once", is_flag=True, required=True, help="Poll every feed once, deliver, exit.")
+@click.option("--once", is_flag=True, required=True, help="One cycle, deliver, exit.")
+@click.option(
+    "--all", "poll_all", is_flag=True,
+    help="Poll every feed now, not only those whose poll time came.",
+)  # fmt: skip
 @config_options
 def poll(
-    once: bool, config_path: str | None, log_level: str | None, log_format: str | None
+    once: bool,
+    poll_all: bool,
+    config_path: str | None,
+    log_level: str | None,
+    log_format: str | None,
 ) -> None:
-    """Run one cycle of every feed and deliver the immediate alerts (for cron and scripts).
+    """One cycle for cron and scripts: poll the feeds that are due, release held summaries,
+    build the digests whose cron time passed, deliver everything due.
 
-    Exits 0 when every feed was polled, 1 when some feed failed.
+    Feeds another instance is polling are left to it. Exits 0 when every feed polled was
+    fine, 1 when some feed failed.
     """
     settings = settings_from(config_path, log_level, log_format)
 
     async def main() -> int:
         async with _open_app(settings) as app:
-            results = await app.poll_all()
-            app.housekeeping()
+            results = await app.poll_all(force=poll_all)
+            await app.housekeeping()
+            await app.notifier.catch_up()
             while await app.notifier.deliver_due():
                 pass
         return 1 if any(r.failed for r in results) else 0
@@ -76,11 +85,12 @@ def feeds_list(
     """Each feed's health: last success, last error, failures, next poll."""
     settings = settings_from(config_path, log_level, log_format)
     configured = {f.name: f for f in configured_feeds(settings)}
-    db = open_store(settings)
+    store = open_store(settings)
     try:
-        states = {s.name: s for s in list_feeds(db.conn)}
+        with store.read() as uow:
+            states = {s.name: s for s in uow.feeds.all()}
     finally:
-        db.close()
+        store.close()
     rows = []
     for name, feed in configured.items():
         s = states.get(name)
@@ -137,26 +147,30 @@ def alerts_list(
 ) -> None:
     """Recent alerts, newest first."""
     settings = settings_from(config_path, log_level, log_format)
-    db = open_store(settings)
+    store = open_store(settings)
     try:
-        rows = recent_alerts(db.conn, limit=limit)
+        with store.read() as uow:
+            rows = uow.alerts.recent(limit=limit)
     finally:
-        db.close()
+        store.close()
     if as_json:
         for r in rows:
-            click.echo(json.dumps(dict(r), ensure_ascii=False))
+            record = {"id": r.id, "rule_id": r.rule_id, "severity": r.severity,
+                      "created_at": r.created_at.isoformat(), "title": r.title, "feed": r.feed,
+                      "link": r.link, "sources": list(r.sources)}  # fmt: skip
+            click.echo(json.dumps(record, ensure_ascii=False))
         return
     click.echo(
         table(
             ["CREATED", "SEVERITY", "RULE", "FEED", "TITLE", "ALERT"],
             [
                 [
-                    when(from_db_time(r["created_at"])),
-                    r["severity"],
-                    r["rule_id"],
-                    r["feed"],
-                    _short(r["title"], 60),
-                    r["id"],
+                    when(r.created_at),
+                    r.severity,
+                    r.rule_id,
+                    ", ".join(r.sources),
+                    _short(r.title, 60),
+                    r.id,
                 ]
                 for r in rows
             ],

@@ -38,12 +38,13 @@ def outbox_list(
 ) -> None:
     """Newest deliveries first, with their state, attempts and last error."""
     settings = settings_from(config_path, log_level, log_format)
-    db = open_store(settings)
+    store = open_store(settings)
     try:
-        rows = outbox.list_rows(db.conn, status=status, limit=limit)
-        counts = outbox.counts(db.conn)
+        with store.read() as uow:
+            rows = uow.outbox.rows(status=status, limit=limit)
+            counts = uow.outbox.counts()
     finally:
-        db.close()
+        store.close()
     if as_json:
         for r in rows:
             click.echo(
@@ -102,25 +103,25 @@ def outbox_retry(
     if (row_id is None) == (not dead):
         raise click.UsageError("give either a row ID or --dead")
     settings = settings_from(config_path, log_level, log_format)
-    db = open_store(settings)
+    store = open_store(settings)
     now = datetime.now(UTC)
     try:
-        with db.transaction() as conn:
+        with store.write() as uow:
             if dead:
-                n = outbox.requeue_dead(conn, now=now)
+                n = uow.outbox.requeue_dead(now=now)
                 click.echo(f"{n} dead row(s) queued again")
                 return
             assert row_id is not None
-            row = outbox.get(conn, row_id)
+            row = uow.outbox.get(row_id)
             if row is None:
                 click.echo(f"monitor: no outbox row {row_id}", err=True)
                 sys.exit(1)
-            if not outbox.requeue(conn, row_id, now=now):
+            if not uow.outbox.requeue(row_id, now=now):
                 click.echo(f"monitor: row {row_id} is {row.status}; nothing to retry", err=True)
                 sys.exit(1)
             click.echo(f"row {row_id} ({row.channel}) queued again")
     finally:
-        db.close()
+        store.close()
 
 
 @click.command("send-test")
@@ -131,11 +132,11 @@ def send_test(
 ) -> None:
     """Send a sample alert to CHANNEL now (not through the outbox) to check its settings."""
     settings = settings_from(config_path, log_level, log_format)
-    db = open_store(settings)
+    store = open_store(settings)
 
     async def main() -> int:
         try:
-            notifier = Notifier(settings, db, EventBus())
+            notifier = Notifier(settings, store, EventBus())
         except NotifierConfigError as exc:
             click.echo(f"monitor: {exc}", err=True)
             return 2
@@ -156,7 +157,7 @@ def send_test(
     try:
         code = asyncio.run(main())
     finally:
-        db.close()
+        store.close()
     sys.exit(code)
 
 

@@ -143,6 +143,8 @@ class DeliveryConfig(_Strict):
     batch_size: int = Field(50, ge=1)
     concurrency: int = Field(4, ge=1)
     lease_seconds: float = Field(300.0, gt=0)  # a claimed row not marked by then is due again
+    send_deadline: float = Field(60.0, gt=0)  # one send, start to end, whatever the channel
+    stop_grace: float = Field(20.0, ge=0)  # a stop waits this long for sends in progress
     summary_interval: float = Field(
         60.0, gt=0
     )  # how often held (storm/cooldown) alerts are checked

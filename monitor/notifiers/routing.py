@@ -7,13 +7,13 @@ deliveries commit together — nothing is lost between matching and sending.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.events import AlertQueued
 from monitor.models import Alert
-from monitor.store import digests, outbox
+from monitor.store import UnitOfWork
+from monitor.store.digests import hold_name
 
 if TYPE_CHECKING:
     from monitor.config import Settings
@@ -27,7 +27,7 @@ def channels_for(alert: Alert, settings: Settings) -> tuple[str, ...]:
 
 
 def hold_for(
-    conn: sqlite3.Connection, alert: Alert, settings: Settings, now: datetime
+    uow: UnitOfWork, alert: Alert, settings: Settings, now: datetime
 ) -> tuple[str, datetime] | None:
     """Why and until when an immediate alert must wait (None: send it now).
 
@@ -36,24 +36,23 @@ def hold_for(
     ``storm_window_minutes``) or the rule's ``cooldown`` since its last sent alert hold it.
     """
     rule = alert.rule
-    open_group = digests.pending_hold(conn, digests.hold_name(rule.id))
+    uow.lock(f"rule:{rule.id}")  # two instances never both decide "not a storm"
+    open_group = uow.digests.pending_hold(hold_name(rule.id))
     if open_group is not None:
         due, reason = open_group
         return reason, due
     window = timedelta(minutes=settings.storm_window_minutes)
-    recent = digests.rule_alerts_since(conn, rule.id, since=now - window, exclude=alert.id) + 1
+    recent = uow.alerts.rule_alerts_since(rule.id, since=now - window, exclude=alert.id) + 1
     if recent > settings.storm_threshold:
         return "storm", now + window
     if rule.cooldown:
-        last = outbox.last_immediate_alert_at(conn, rule.id)
+        last = uow.outbox.last_immediate_alert_at(rule.id)
         if last is not None and now - last < rule.cooldown:
             return "cooldown", last + rule.cooldown
     return None
 
 
-def enqueue_alert(
-    conn: sqlite3.Connection, alert: Alert, settings: Settings, now: datetime
-) -> AlertQueued:
+def enqueue_alert(uow: UnitOfWork, alert: Alert, settings: Settings, now: datetime) -> AlertQueued:
     """Write the alert's deliveries (idempotent: outbox ids derive from alert id + channel)."""
     rule = alert.rule
 
@@ -69,7 +68,7 @@ def enqueue_alert(
 
     if rule.schedule != "immediate":
         if rule.schedule in settings.digests:
-            digests.add_item(conn, digest=rule.schedule, alert_id=alert.id, now=now)
+            uow.digests.add_item(digest=rule.schedule, alert_id=alert.id, now=now)
             return queued(digest=rule.schedule)
         log.warning(
             "rule %s names digest %r, which is not configured: alert %s is sent immediately",
@@ -77,14 +76,14 @@ def enqueue_alert(
             rule.schedule,
             alert.id,
         )
-    hold = hold_for(conn, alert, settings, now)
+    hold = hold_for(uow, alert, settings, now)
     if hold is not None:
         reason, due = hold
-        name = digests.hold_name(rule.id)
-        digests.add_item(conn, digest=name, alert_id=alert.id, now=now, due_at=due, reason=reason)
+        name = hold_name(rule.id)
+        uow.digests.add_item(digest=name, alert_id=alert.id, now=now, due_at=due, reason=reason)
         log.info("alert %s held (%s) for rule %s until %s", alert.id, reason, rule.id, due)
         return queued(digest=name)
     channels = channels_for(alert, settings)
     for channel in channels:
-        outbox.enqueue(conn, channel=channel, now=now, alert_id=alert.id)
+        uow.outbox.enqueue(channel=channel, now=now, alert_id=alert.id)
     return queued(channels=channels)

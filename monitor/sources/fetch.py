@@ -30,7 +30,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from monitor.config import FetchConfig
+from monitor.sources.config import FetchConfig
 from monitor.sources.http_headers import http_date, parse_max_age, parse_retry_after
 from monitor.sources.inflate import BodyTooLarge, BoundedBody, DecodeError
 

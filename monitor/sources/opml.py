@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from monitor.config import FeedConfig
+from monitor.sources.config import FeedConfig
 from monitor.sources.html_text import normalise_space
 
 

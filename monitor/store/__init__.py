@@ -1,5 +1,10 @@
-"""The embedded store: SQLite by default, portable SQL so PostgreSQL can follow."""
+"""The store: SQLite by default, PostgreSQL for several instances; one port for both.
 
-from monitor.store.db import Database, open_database
+Domain code uses :class:`Store` and :class:`UnitOfWork` and the repositories' dataclasses;
+SQL and backend types stay inside this package.
+"""
 
-__all__ = ["Database", "open_database"]
+from monitor.store.errors import StoreBusy, StoreError
+from monitor.store.uow import Store, UnitOfWork, open_store
+
+__all__ = ["Store", "StoreBusy", "StoreError", "UnitOfWork", "open_store"]

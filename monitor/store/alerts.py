@@ -1,9 +1,12 @@
-"""Reading and writing alerts (the outbox and digests are the notifiers' tables)."""
+"""Reading and writing alerts (the outbox and digests have repositories of their own)."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import Connection, func, select
 
 from monitor.models import Alert
 from monitor.store.codec import (
@@ -13,66 +16,114 @@ from monitor.store.codec import (
     rule_from_json,
     rule_to_json,
 )
-from monitor.store.db import from_db_time, to_db_time
+from monitor.store.sql import insert_ignore
+from monitor.store.tables import alerts, article_sources, articles
 
 
-def insert_alert(conn: sqlite3.Connection, alert: Alert) -> bool:
-    """Store the alert; False when this (rule, article) already had one."""
-    cur = conn.execute(
-        "INSERT INTO alerts (id, rule_id, article_id, rule_title, severity, rule, hits,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (
-            alert.id,
-            alert.rule.id,
-            alert.article.id,
-            alert.rule.title,
-            alert.rule.severity,
-            rule_to_json(alert.rule),
-            hits_to_json(alert.hits),
-            to_db_time(alert.created_at),
-        ),
-    )
-    return cur.rowcount == 1
+@dataclass(frozen=True, slots=True)
+class AlertSummary:
+    """One line of ``monitor alerts list``."""
+
+    id: str
+    rule_id: str
+    severity: str
+    created_at: datetime
+    title: str
+    feed: str
+    link: str | None
+    sources: tuple[str, ...]
 
 
-def load_alert(conn: sqlite3.Connection, alert_id: str) -> Alert | None:
-    """The alert with its article and the other feeds that carried the article."""
-    row = conn.execute(
-        "SELECT a.id AS alert_id, a.rule, a.hits, a.created_at, ar.* "
-        "FROM alerts a JOIN articles ar ON ar.id = a.article_id WHERE a.id = ?",
-        (alert_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    article = article_from_row(row)
-    others = tuple(
-        r[0]
-        for r in conn.execute(
-            "SELECT feed FROM article_sources WHERE article_id = ? AND feed <> ? ORDER BY seen_at",
-            (article.id, article.feed),
+class AlertRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def insert(self, alert: Alert) -> bool:
+        """Store the alert; False when this (rule, article) already had one."""
+        return insert_ignore(
+            self._conn,
+            alerts,
+            {"id": alert.id, "rule_id": alert.rule.id, "article_id": alert.article.id,
+             "rule_title": alert.rule.title, "severity": alert.rule.severity,
+             "rule": rule_to_json(alert.rule), "hits": hits_to_json(alert.hits),
+             "created_at": alert.created_at},
+        )  # fmt: skip
+
+    def load(self, alert_id: str) -> Alert | None:
+        """The alert with its article and the other feeds that carried the article."""
+        a = alerts.c
+        row = (
+            self._conn.execute(
+                select(a.id.label("alert_id"), a.rule, a.hits, a.created_at.label("alert_at"),
+                       *articles.c)
+                .join(articles, articles.c.id == a.article_id)
+                .where(a.id == alert_id)
+            ).mappings().first()
+        )  # fmt: skip
+        if row is None:
+            return None
+        article = article_from_row(dict(row))
+        s = article_sources.c
+        others = tuple(
+            r[0]
+            for r in self._conn.execute(
+                select(s.feed)
+                .where(s.article_id == article.id, s.feed != article.feed)
+                .order_by(s.seen_at, s.feed)
+            )
         )
-    )
-    created = from_db_time(row["created_at"])
-    assert created is not None
-    return Alert(
-        id=row["alert_id"],
-        rule=rule_from_json(row["rule"]),
-        article=article,
-        hits=hits_from_json(row["hits"]),
-        created_at=created,
-        other_feeds=others,
-    )
-
-
-def recent_alerts(
-    conn: sqlite3.Connection, *, limit: int = 20, since: datetime | None = None
-) -> list[sqlite3.Row]:
-    """Newest first, for ``monitor alerts list``."""
-    return list(
-        conn.execute(
-            "SELECT a.id, a.rule_id, a.severity, a.created_at, ar.title, ar.feed, ar.link "
-            "FROM alerts a JOIN articles ar ON ar.id = a.article_id "
-            "WHERE a.created_at >= ? ORDER BY a.created_at DESC, a.id LIMIT ?",
-            (to_db_time(since) if since else "", limit),
+        return Alert(
+            id=row["alert_id"],
+            rule=rule_from_json(row["rule"]),
+            article=article,
+            hits=hits_from_json(row["hits"]),
+            created_at=row["alert_at"],
+            other_feeds=others,
         )
-    )
+
+    def recent(self, *, limit: int = 20, since: datetime | None = None) -> list[AlertSummary]:
+        """Newest first, for ``monitor alerts list``."""
+        a, ar = alerts.c, articles.c
+        stmt = (
+            select(a.id, a.rule_id, a.severity, a.created_at, ar.title, ar.feed, ar.link,
+                   a.article_id)
+            .join(articles, ar.id == a.article_id)
+            .order_by(a.created_at.desc(), a.id)
+            .limit(limit)
+        )  # fmt: skip
+        if since is not None:
+            stmt = stmt.where(a.created_at >= since)
+        rows = self._conn.execute(stmt).all()
+        sources = self._sources([r.article_id for r in rows])
+        return [
+            AlertSummary(r.id, r.rule_id, r.severity, r.created_at, r.title, r.feed, r.link,
+                         tuple(sources.get(r.article_id, (r.feed,))))
+            for r in rows
+        ]  # fmt: skip
+
+    def _sources(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        if not article_ids:
+            return found
+        s = article_sources.c
+        for r in self._conn.execute(
+            select(s.article_id, s.feed)
+            .where(s.article_id.in_(list(article_ids)))
+            .order_by(s.seen_at, s.feed)
+        ):
+            found.setdefault(r.article_id, []).append(r.feed)
+        return found
+
+    def rule_alerts_since(self, rule_id: str, *, since: datetime, exclude: str) -> int:
+        """Alerts of one rule since ``since`` (storm protection), not counting ``exclude``."""
+        a = alerts.c
+        return int(
+            self._conn.execute(
+                select(func.count())
+                .select_from(alerts)
+                .where(a.rule_id == rule_id, a.created_at > since, a.id != exclude)
+            ).scalar_one()
+        )
+
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(alerts)).scalar_one())

@@ -1,15 +1,36 @@
-"""Articles, the feeds that carried them, and which rules already matched them."""
+"""Articles, the feeds that carried them, and which rules already matched them.
+
+Identity is the database's: an article is inserted under its key or found there, never
+decided by a read followed by a write. The entry's own id wins; a canonical link joins two
+entries only when the incoming one has no id of its own (its key is the link) or both are
+plainly the same story (same title), so stories that merely share a link — five items all
+linking to a front page — stay five. A feed never rewrites or hides another feed's article:
+a different story arriving under an id another feed already uses is kept under an id scoped
+to its own feed.
+"""
 
 from __future__ import annotations
 
 import enum
-import sqlite3
+import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Connection, delete, exists, func, select, update
 
 from monitor.models import Article, Hit
 from monitor.store.codec import article_to_row, hits_to_json
-from monitor.store.db import from_db_time, to_db_time
+from monitor.store.sql import insert_ignore, upsert
+from monitor.store.tables import (
+    alerts,
+    article_sources,
+    articles,
+    digest_items,
+    matches,
+    outbox,
+)
 
 
 class Seen(enum.Enum):
@@ -20,120 +41,156 @@ class Seen(enum.Enum):
     KNOWN = "known"  # nothing to do
 
 
-def upsert_article(
-    conn: sqlite3.Connection, article: Article, *, link_key: str | None, now: datetime
-) -> tuple[Seen, str]:
-    """Store an incoming article; returns what it was and the id it is stored under.
+class Stored(NamedTuple):
+    seen: Seen
+    id: str  # the id the article is stored under
 
-    The same story from another feed (same id, or same canonical link) is one article, carried by
-    several feeds — it is not matched again.
-    """
-    row = conn.execute(
-        "SELECT id, content_hash FROM articles WHERE id = ?", (article.id,)
-    ).fetchone()
-    if row is None and link_key:
-        row = conn.execute(
-            "SELECT id, content_hash FROM articles WHERE link_key = ? LIMIT 1", (link_key,)
-        ).fetchone()
-    ts = to_db_time(now)
-    if row is None:
+
+def _same_story(a_title: str, b_title: str) -> bool:
+    return " ".join(a_title.split()).casefold() == " ".join(b_title.split()).casefold()
+
+
+def feed_scoped_id(feed: str, article_id: str) -> str:
+    return "feed:" + hashlib.sha256(f"{feed}\x00{article_id}".encode()).hexdigest()[:40]
+
+
+class ArticleRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def upsert(self, article: Article, *, link_key: str | None, now: datetime) -> Stored:
+        """Store an incoming article; says whether it is new, changed or known, and its id."""
+        conn = self._conn
+        c = articles.c
+        stored = conn.execute(
+            select(c.id, c.feed, c.title, c.link_key, c.content_hash).where(c.id == article.id)
+        ).first()
+        if stored is not None and stored.feed != article.feed:
+            same = stored.content_hash == article.content_hash or _same_story(
+                stored.title, article.title
+            )
+            if not same:  # another feed's different story under the same id
+                scoped = feed_scoped_id(article.feed, article.id)
+                stored = conn.execute(
+                    select(c.id, c.feed, c.title, c.link_key, c.content_hash).where(c.id == scoped)
+                ).first()
+                article = replace(article, id=scoped)
+        if stored is None and link_key:
+            no_own_id = article.id == link_key
+            for cand in conn.execute(
+                select(c.id, c.feed, c.title, c.link_key, c.content_hash)
+                .where(c.link_key == link_key).order_by(c.first_seen_at).limit(20)
+            ):  # fmt: skip
+                if no_own_id or _same_story(cand.title, article.title):
+                    stored = cand
+                    break
+        if stored is None:
+            values = article_to_row(article)
+            values.update(link_key=link_key, first_seen_at=now, last_seen_at=now, updated_at=now)
+            if insert_ignore(conn, articles, values):
+                self._carried_by(article.id, article.feed, now)
+                return Stored(Seen.NEW, article.id)
+            # Inserted meanwhile by another instance: the same id, handled as known below.
+            stored = conn.execute(
+                select(c.id, c.feed, c.title, c.link_key, c.content_hash).where(c.id == article.id)
+            ).one()
+        stored_id: str = stored.id
+        self._carried_by(stored_id, article.feed, now)
+        if stored.content_hash == article.content_hash or article.feed != stored.feed:
+            conn.execute(update(articles).where(c.id == stored_id).values(last_seen_at=now))
+            return Stored(Seen.KNOWN, stored_id)
         values = article_to_row(article)
-        values.update(link_key=link_key, first_seen_at=ts, last_seen_at=ts, updated_at=ts)
-        columns = ", ".join(values)
-        placeholders = ", ".join(f":{c}" for c in values)
-        conn.execute(f"INSERT INTO articles ({columns}) VALUES ({placeholders})", values)
-        _carried_by(conn, article.id, article.feed, ts)
-        return Seen.NEW, article.id
-    stored_id: str = row["id"]
-    _carried_by(conn, stored_id, article.feed, ts)
-    if row["content_hash"] == article.content_hash or article.feed != _origin_feed(conn, stored_id):
-        conn.execute("UPDATE articles SET last_seen_at = ? WHERE id = ?", (ts, stored_id))
-        return Seen.KNOWN, stored_id
-    values = article_to_row(article)
-    conn.execute(
-        "UPDATE articles SET title = :title, link = :link, author = :author, tags = :tags,"
-        " summary = :summary, content = :content, summary_html = :summary_html,"
-        " content_html = :content_html, content_hash = :content_hash,"
-        " last_seen_at = :now, updated_at = :now WHERE id = :stored_id",
-        {**values, "now": ts, "stored_id": stored_id},
-    )
-    return Seen.CHANGED, stored_id
+        for key in ("id", "feed", "published_at"):
+            values.pop(key)
+        conn.execute(
+            update(articles)
+            .where(c.id == stored_id)
+            .values(**values, last_seen_at=now, updated_at=now)
+        )
+        return Stored(Seen.CHANGED, stored_id)
 
+    def _carried_by(self, article_id: str, feed: str, now: datetime) -> None:
+        insert_ignore(self._conn, article_sources,
+                      {"article_id": article_id, "feed": feed, "seen_at": now})  # fmt: skip
 
-def _origin_feed(conn: sqlite3.Connection, article_id: str) -> str:
-    row = conn.execute("SELECT feed FROM articles WHERE id = ?", (article_id,)).fetchone()
-    return str(row[0])
+    def matched_rules(self, article_id: str) -> set[str]:
+        rows = self._conn.execute(
+            select(matches.c.rule_id).where(matches.c.article_id == article_id)
+        )
+        return {r[0] for r in rows}
 
+    def record_match(
+        self,
+        *,
+        rule_id: str,
+        article_id: str,
+        content_hash: str,
+        hits: Iterable[Hit],
+        now: datetime,
+    ) -> None:
+        upsert(
+            self._conn,
+            matches,
+            {"rule_id": rule_id, "article_id": article_id, "content_hash": content_hash,
+             "matched_at": now, "hits": hits_to_json(hits)},
+            key=("rule_id", "article_id"),
+            update=("content_hash", "matched_at", "hits"),
+        )  # fmt: skip
 
-def _carried_by(conn: sqlite3.Connection, article_id: str, feed: str, ts: str | None) -> None:
-    conn.execute(
-        "INSERT INTO article_sources (article_id, feed, seen_at) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        (article_id, feed, ts),
-    )
+    def recent_publish_times(
+        self, feed: str, *, since: datetime, limit: int = 100
+    ) -> list[datetime]:
+        """Publication times of a feed's recent articles, for the adaptive polling policy."""
+        c = articles.c
+        rows = self._conn.execute(
+            select(c.published_at)
+            .where(c.feed == feed, c.published_at >= since)
+            .order_by(c.published_at.desc())
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
 
+    def sources(self, article_id: str) -> list[str]:
+        """Every feed that carried the article, in the order they did."""
+        s = article_sources.c
+        rows = self._conn.execute(
+            select(s.feed).where(s.article_id == article_id).order_by(s.seen_at, s.feed)
+        )
+        return [r[0] for r in rows]
 
-def matched_rules(conn: sqlite3.Connection, article_id: str) -> set[str]:
-    return {
-        r[0]
-        for r in conn.execute("SELECT rule_id FROM matches WHERE article_id = ?", (article_id,))
-    }
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(articles)).scalar_one())
 
-
-def record_match(
-    conn: sqlite3.Connection,
-    *,
-    rule_id: str,
-    article_id: str,
-    content_hash: str,
-    hits: Iterable[Hit],
-    now: datetime,
-) -> None:
-    conn.execute(
-        "INSERT INTO matches (rule_id, article_id, content_hash, matched_at, hits)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rule_id, article_id) DO UPDATE SET"
-        " content_hash = excluded.content_hash, matched_at = excluded.matched_at,"
-        " hits = excluded.hits",
-        (rule_id, article_id, content_hash, to_db_time(now), hits_to_json(hits)),
-    )
-
-
-def recent_publish_times(
-    conn: sqlite3.Connection, feed: str, *, since: datetime, limit: int = 100
-) -> list[datetime]:
-    """Publication times of a feed's recent articles, for the adaptive polling policy."""
-    times = []
-    for (value,) in conn.execute(
-        "SELECT published_at FROM articles WHERE feed = ? AND published_at >= ?"
-        " ORDER BY published_at DESC LIMIT ?",
-        (feed, to_db_time(since), limit),
-    ):
-        parsed = from_db_time(value)
-        if parsed is not None:
-            times.append(parsed)
-    return times
-
-
-def prune_articles(conn: sqlite3.Connection, *, before: datetime) -> int:
-    """Forget articles no feed has carried since ``before``, unless a delivery still needs them."""
-    cutoff = to_db_time(before)
-    stale = (
-        "SELECT ar.id FROM articles ar WHERE ar.last_seen_at < :cutoff AND NOT EXISTS ("
-        " SELECT 1 FROM alerts al JOIN outbox o ON o.alert_id = al.id"
-        " WHERE al.article_id = ar.id AND o.status <> 'sent') AND NOT EXISTS ("
-        " SELECT 1 FROM alerts al JOIN digest_items d ON d.alert_id = al.id"
-        " WHERE al.article_id = ar.id AND d.digest_id IS NULL)"
-    )
-    ids = [r[0] for r in conn.execute(stale, {"cutoff": cutoff})]
-    for article_id in ids:
-        alert_ids = [
-            r[0] for r in conn.execute("SELECT id FROM alerts WHERE article_id = ?", (article_id,))
+    def prune(self, *, before: datetime, limit: int = 1000) -> int:
+        """Forget up to ``limit`` articles no feed carried since ``before``, unless a delivery
+        still needs them; bounded so one call never holds the write lock for long."""
+        conn = self._conn
+        ar = articles.c
+        waiting_send = (
+            select(alerts.c.id)
+            .join(outbox, outbox.c.alert_id == alerts.c.id)
+            .where(alerts.c.article_id == ar.id, outbox.c.status != "sent")
+        )
+        waiting_digest = (
+            select(alerts.c.id)
+            .join(digest_items, digest_items.c.alert_id == alerts.c.id)
+            .where(alerts.c.article_id == ar.id, digest_items.c.digest_id.is_(None))
+        )
+        ids = [
+            r[0]
+            for r in conn.execute(
+                select(ar.id)
+                .where(ar.last_seen_at < before, ~exists(waiting_send), ~exists(waiting_digest))
+                .limit(limit)
+            )
         ]
-        for alert in alert_ids:
-            conn.execute("DELETE FROM outbox WHERE alert_id = ?", (alert,))
-            conn.execute("DELETE FROM digest_items WHERE alert_id = ?", (alert,))
-        conn.execute("DELETE FROM alerts WHERE article_id = ?", (article_id,))
-        conn.execute("DELETE FROM matches WHERE article_id = ?", (article_id,))
-        conn.execute("DELETE FROM article_sources WHERE article_id = ?", (article_id,))
-        conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-    return len(ids)
+        if not ids:
+            return 0
+        alert_ids = select(alerts.c.id).where(alerts.c.article_id.in_(ids))
+        conn.execute(delete(outbox).where(outbox.c.alert_id.in_(alert_ids)))
+        conn.execute(delete(digest_items).where(digest_items.c.alert_id.in_(alert_ids)))
+        conn.execute(delete(alerts).where(alerts.c.article_id.in_(ids)))
+        conn.execute(delete(matches).where(matches.c.article_id.in_(ids)))
+        conn.execute(delete(article_sources).where(article_sources.c.article_id.in_(ids)))
+        conn.execute(delete(articles).where(ar.id.in_(ids)))
+        return len(ids)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any, cast
 
 from monitor.models import Article, Hit, Rule, Severity
-from monitor.store.db import from_db_time, to_db_time
 
 
 def hits_to_json(hits: Iterable[Hit]) -> str:
@@ -80,7 +79,7 @@ def article_to_row(article: Article) -> dict[str, Any]:
         "feed": article.feed,
         "title": article.title,
         "link": article.link,
-        "published_at": to_db_time(article.published),
+        "published_at": article.published,
         "author": article.author,
         "tags": json.dumps(list(article.tags), ensure_ascii=False),
         "summary": article.summary,
@@ -92,14 +91,12 @@ def article_to_row(article: Article) -> dict[str, Any]:
 
 
 def article_from_row(row: Mapping[str, Any]) -> Article:
-    published = from_db_time(row["published_at"])
-    assert published is not None
     return Article(
         id=row["id"],
         feed=row["feed"],
         title=row["title"],
         link=row["link"],
-        published=published,
+        published=row["published_at"],
         summary=row["summary"],
         content=row["content"],
         author=row["author"],

@@ -7,12 +7,15 @@ name ``hold:RULE_ID`` with a ``due_at``; scheduled digests leave ``due_at`` empt
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.store.db import from_db_time, to_db_time
+from sqlalchemy import Connection, func, select, update
+
+from monitor.store.sql import insert_ignore
+from monitor.store.tables import digest_items, digests
+from monitor.store.types import time_to_text
 
 HOLD_PREFIX = "hold:"
 
@@ -23,7 +26,7 @@ def hold_name(rule_id: str) -> str:
 
 def digest_id(name: str, at: datetime) -> str:
     """Deterministic per (digest, fire time): running one fire time twice builds one digest."""
-    return hashlib.sha256(f"{name}\x00{to_db_time(at)}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{name}\x00{time_to_text(at)}".encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,124 +37,109 @@ class DigestRow:
     items: int
 
 
-def add_item(
-    conn: sqlite3.Connection,
-    *,
-    digest: str,
-    alert_id: str,
-    now: datetime,
-    due_at: datetime | None = None,
-    reason: str | None = None,
-) -> bool:
-    cur = conn.execute(
-        "INSERT INTO digest_items (digest, alert_id, created_at, due_at, reason)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (digest, alert_id, to_db_time(now), to_db_time(due_at), reason),
-    )
-    return cur.rowcount == 1
+class DigestRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
+    def add_item(
+        self,
+        *,
+        digest: str,
+        alert_id: str,
+        now: datetime,
+        due_at: datetime | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        return insert_ignore(
+            self._conn,
+            digest_items,
+            {"digest": digest, "alert_id": alert_id, "created_at": now, "due_at": due_at,
+             "reason": reason},
+        )  # fmt: skip
 
-def pending_alert_ids(conn: sqlite3.Connection, digest: str, *, until: datetime) -> list[str]:
-    """Alerts queued for ``digest`` up to ``until`` and not yet in a digest, oldest first."""
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT alert_id FROM digest_items WHERE digest = ? AND digest_id IS NULL"
-            " AND created_at <= ? ORDER BY created_at, alert_id",
-            (digest, to_db_time(until)),
+    def pending_alert_ids(self, digest: str, *, until: datetime) -> list[str]:
+        """Alerts queued for ``digest`` up to ``until`` and not yet in a digest, oldest first."""
+        d = digest_items.c
+        rows = self._conn.execute(
+            select(d.alert_id)
+            .where(d.digest == digest, d.digest_id.is_(None), d.created_at <= until)
+            .order_by(d.created_at, d.alert_id)
         )
-    ]
+        return [r[0] for r in rows]
 
-
-def due_hold_groups(conn: sqlite3.Connection, *, now: datetime) -> list[tuple[str, datetime]]:
-    """Open hold groups whose release time has come: (name, due_at)."""
-    rows = conn.execute(
-        "SELECT digest, MIN(due_at) FROM digest_items WHERE digest_id IS NULL"
-        " AND digest LIKE ? GROUP BY digest HAVING MIN(due_at) <= ? ORDER BY MIN(due_at)",
-        (HOLD_PREFIX + "%", to_db_time(now)),
-    ).fetchall()
-    result = []
-    for name, due in rows:
-        due_at = from_db_time(due)
-        assert due_at is not None
-        result.append((str(name), due_at))
-    return result
-
-
-def hold_reasons(conn: sqlite3.Connection, digest_id_: str) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT DISTINCT reason FROM digest_items WHERE digest_id = ? AND reason IS NOT NULL"
-            " ORDER BY reason",
-            (digest_id_,),
+    def due_hold_groups(self, *, now: datetime) -> list[tuple[str, datetime]]:
+        """Open hold groups whose release time has come: (name, due_at)."""
+        d = digest_items.c
+        due = func.min(d.due_at)
+        rows = self._conn.execute(
+            select(d.digest, due)
+            .where(d.digest_id.is_(None), d.digest.like(HOLD_PREFIX + "%"))
+            .group_by(d.digest)
+            .having(due <= now)
+            .order_by(due)
         )
-    ]
+        return [(str(name), at) for name, at in rows if isinstance(at, datetime)]
 
-
-def create_digest(
-    conn: sqlite3.Connection,
-    *,
-    id: str,
-    name: str,
-    created_at: datetime,
-    alert_ids: Sequence[str],
-) -> bool:
-    """Record the digest and attach its items; False when this digest already existed."""
-    cur = conn.execute(
-        "INSERT INTO digests (id, name, created_at, items) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        (id, name, to_db_time(created_at), len(alert_ids)),
-    )
-    if cur.rowcount != 1:
-        return False
-    conn.executemany(
-        "UPDATE digest_items SET digest_id = ? WHERE digest = ? AND alert_id = ?"
-        " AND digest_id IS NULL",
-        [(id, name, a) for a in alert_ids],
-    )
-    return True
-
-
-def get_digest(conn: sqlite3.Connection, id: str) -> DigestRow | None:
-    r = conn.execute("SELECT * FROM digests WHERE id = ?", (id,)).fetchone()
-    if r is None:
-        return None
-    created = from_db_time(r["created_at"])
-    assert created is not None
-    return DigestRow(id=r["id"], name=r["name"], created_at=created, items=int(r["items"]))
-
-
-def digest_alert_ids(conn: sqlite3.Connection, id: str) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT alert_id FROM digest_items WHERE digest_id = ? ORDER BY created_at, alert_id",
-            (id,),
+    def hold_reasons(self, digest_id_: str) -> list[str]:
+        d = digest_items.c
+        rows = self._conn.execute(
+            select(d.reason)
+            .distinct()
+            .where(d.digest_id == digest_id_, d.reason.is_not(None))
+            .order_by(d.reason)
         )
-    ]
+        return [r[0] for r in rows]
 
+    def create(self, *, id: str, name: str, created_at: datetime, alert_ids: Sequence[str]) -> bool:
+        """Record the digest and attach its items; False when this digest already existed."""
+        if not insert_ignore(self._conn, digests, {"id": id, "name": name,
+                                                   "created_at": created_at,
+                                                   "items": len(alert_ids)}):  # fmt: skip
+            return False
+        d = digest_items.c
+        if alert_ids:
+            self._conn.execute(
+                update(digest_items)
+                .where(d.digest == name, d.alert_id.in_(list(alert_ids)), d.digest_id.is_(None))
+                .values(digest_id=id)
+            )
+        return True
 
-def pending_hold(conn: sqlite3.Connection, digest: str) -> tuple[datetime, str] | None:
-    """The open hold group of a rule: (release time, reason of its first item)."""
-    row = conn.execute(
-        "SELECT due_at, reason FROM digest_items WHERE digest = ? AND digest_id IS NULL"
-        " ORDER BY due_at, created_at LIMIT 1",
-        (digest,),
-    ).fetchone()
-    if row is None:
-        return None
-    due = from_db_time(row[0])
-    assert due is not None
-    return due, str(row[1] or "held")
+    def get(self, id: str) -> DigestRow | None:
+        r = self._conn.execute(select(digests).where(digests.c.id == id)).mappings().first()
+        if r is None:
+            return None
+        return DigestRow(id=r["id"], name=r["name"], created_at=r["created_at"], items=r["items"])
 
+    def alert_ids(self, id: str) -> list[str]:
+        d = digest_items.c
+        rows = self._conn.execute(
+            select(d.alert_id).where(d.digest_id == id).order_by(d.created_at, d.alert_id)
+        )
+        return [r[0] for r in rows]
 
-def rule_alerts_since(
-    conn: sqlite3.Connection, rule_id: str, *, since: datetime, exclude: str
-) -> int:
-    """Alerts of one rule created after ``since`` (storm protection), not counting ``exclude``."""
-    row = conn.execute(
-        "SELECT COUNT(*) FROM alerts WHERE rule_id = ? AND created_at > ? AND id <> ?",
-        (rule_id, to_db_time(since), exclude),
-    ).fetchone()
-    return int(row[0])
+    def pending_hold(self, digest: str) -> tuple[datetime, str] | None:
+        """The open hold group of a rule: (release time, reason of its first item)."""
+        d = digest_items.c
+        row = self._conn.execute(
+            select(d.due_at, d.reason)
+            .where(d.digest == digest, d.digest_id.is_(None))
+            .order_by(d.due_at, d.created_at)
+            .limit(1)
+        ).first()
+        if row is None or row[0] is None:
+            return None
+        return row[0], str(row[1] or "held")
+
+    def last_created(self, name: str) -> datetime | None:
+        value = self._conn.execute(
+            select(func.max(digests.c.created_at)).where(digests.c.name == name)
+        ).scalar()
+        return value if isinstance(value, datetime) else None
+
+    def oldest_pending(self, digest: str) -> datetime | None:
+        d = digest_items.c
+        value = self._conn.execute(
+            select(func.min(d.created_at)).where(d.digest == digest, d.digest_id.is_(None))
+        ).scalar()
+        return value if isinstance(value, datetime) else None

@@ -1,12 +1,16 @@
-"""Per-feed polling state: validators, health and the next poll time."""
+"""Per-feed polling state (validators, health, next poll) and which instance polls a feed now."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from monitor.store.db import from_db_time, to_db_time
+from sqlalchemy import Connection, RowMapping, or_, select, update
+
+from monitor.store.instances import live_instance_ids
+from monitor.store.sql import insert_ignore
+from monitor.store.tables import feeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,102 +32,162 @@ class FeedState:
     interval_seconds: int | None
     next_poll_at: datetime | None
     articles_seen: int
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
 
 
-def _state(row: sqlite3.Row) -> FeedState:
-    return FeedState(
-        name=row["name"],
-        url=row["url"],
-        configured_url=row["configured_url"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        first_polled_at=from_db_time(row["first_polled_at"]),
-        last_polled_at=from_db_time(row["last_polled_at"]),
-        last_success_at=from_db_time(row["last_success_at"]),
-        last_status=row["last_status"],
-        last_error=row["last_error"],
-        last_error_at=from_db_time(row["last_error_at"]),
-        failures=row["failures"],
-        interval_seconds=row["interval_seconds"],
-        next_poll_at=from_db_time(row["next_poll_at"]),
-        articles_seen=row["articles_seen"],
-    )
+def _state(row: RowMapping) -> FeedState:
+    return FeedState(**{name: row[name] for name in FeedState.__dataclass_fields__})
 
 
-def get_feed(conn: sqlite3.Connection, name: str) -> FeedState | None:
-    row = conn.execute("SELECT * FROM feeds WHERE name = ?", (name,)).fetchone()
-    return _state(row) if row else None
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """The outcome of one poll, as the store keeps it."""
+
+    now: datetime
+    status: int | None
+    ok: bool  # resets the failures; an error may come with success (a bozo feed)
+    error: str | None
+    next_poll_at: datetime
+    interval_seconds: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    keep_validators: bool = False
+    new_url: str | None = None
+    new_articles: int = 0
 
 
-def list_feeds(conn: sqlite3.Connection) -> list[FeedState]:
-    return [_state(r) for r in conn.execute("SELECT * FROM feeds ORDER BY name")]
+class FeedRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
+    def get(self, name: str) -> FeedState | None:
+        row = self._conn.execute(select(feeds).where(feeds.c.name == name)).mappings().first()
+        return _state(row) if row else None
 
-def ensure_feed(conn: sqlite3.Connection, name: str, configured_url: str) -> FeedState:
-    """The feed's state, created on first sight; a URL edited in the config starts afresh."""
-    state = get_feed(conn, name)
-    if state is None:
-        conn.execute(
-            "INSERT INTO feeds (name, url, configured_url) VALUES (?, ?, ?)",
-            (name, configured_url, configured_url),
-        )
-    elif state.configured_url != configured_url:
-        conn.execute(
-            "UPDATE feeds SET url = ?, configured_url = ?, etag = NULL, last_modified = NULL,"
-            " failures = 0 WHERE name = ?",
-            (configured_url, configured_url, name),
-        )
-    else:
+    def all(self) -> list[FeedState]:
+        rows = self._conn.execute(select(feeds).order_by(feeds.c.name)).mappings()
+        return [_state(r) for r in rows]
+
+    def ensure(self, name: str, configured_url: str) -> FeedState:
+        """The feed's state, created on first sight; a URL edited in the config starts afresh."""
+        insert_ignore(self._conn, feeds, {"name": name, "url": configured_url,
+                                          "configured_url": configured_url})  # fmt: skip
+        self._conn.execute(
+            update(feeds)
+            .where(feeds.c.name == name, feeds.c.configured_url != configured_url)
+            .values(url=configured_url, configured_url=configured_url, etag=None,
+                    last_modified=None, failures=0, next_poll_at=None)
+        )  # fmt: skip
+        state = self.get(name)
+        assert state is not None
         return state
-    new_state = get_feed(conn, name)
-    assert new_state is not None
-    return new_state
 
+    def record_poll(self, name: str, r: PollRecord, *, owner: str | None = None) -> None:
+        """Record one poll and release the feed's lease (when ``owner`` held it)."""
+        c = feeds.c
+        values: dict[str, object] = {
+            "last_polled_at": r.now,
+            "last_status": r.status,
+            "next_poll_at": r.next_poll_at,
+            "articles_seen": c.articles_seen + r.new_articles,
+            "last_error": r.error,
+            "failures": 0 if r.ok else c.failures + 1,
+        }
+        if r.interval_seconds is not None:
+            values["interval_seconds"] = r.interval_seconds
+        if r.new_url is not None:
+            values["url"] = r.new_url
+        if r.error is not None:
+            values["last_error_at"] = r.now
+        if r.ok:
+            values["last_success_at"] = r.now
+            if not r.keep_validators:
+                values["etag"] = r.etag
+                values["last_modified"] = r.last_modified
+        if owner is not None:
+            values["lease_owner"] = None
+            values["lease_until"] = None
+        stmt = update(feeds).where(c.name == name)
+        if owner is not None:
+            # A poll whose lease was taken over still records, but never frees another's claim.
+            stmt = stmt.where(or_(c.lease_owner == owner, c.lease_owner.is_(None)))
+        if self._conn.execute(stmt.values(**values)).rowcount == 0 and owner is not None:
+            values.pop("lease_owner")
+            values.pop("lease_until")
+            self._conn.execute(update(feeds).where(c.name == name).values(**values))
+        self._conn.execute(
+            update(feeds)
+            .where(c.name == name, c.first_polled_at.is_(None))
+            .values(first_polled_at=r.now)
+        )
 
-def record_poll(
-    conn: sqlite3.Connection,
-    name: str,
-    *,
-    now: datetime,
-    status: int | None,
-    ok: bool,
-    error: str | None,
-    next_poll_at: datetime,
-    interval_seconds: int | None = None,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    keep_validators: bool = False,
-    new_url: str | None = None,
-    new_articles: int = 0,
-) -> None:
-    """Record one poll; ``ok`` resets the failures, and an error may come with success (bozo)."""
-    validators = (
-        "" if keep_validators or not ok else ", etag = :etag, last_modified = :last_modified"
-    )
-    conn.execute(
-        "UPDATE feeds SET"
-        " first_polled_at = COALESCE(first_polled_at, :now), last_polled_at = :now,"
-        " last_status = :status, next_poll_at = :next_poll_at,"
-        " interval_seconds = COALESCE(:interval, interval_seconds),"
-        " articles_seen = articles_seen + :new_articles,"
-        " url = COALESCE(:new_url, url),"
-        " last_error = :error,"
-        " last_error_at = CASE WHEN :error IS NULL THEN last_error_at ELSE :now END,"
-        " last_success_at = CASE WHEN :ok THEN :now ELSE last_success_at END,"
-        " failures = CASE WHEN :ok THEN 0 ELSE failures + 1 END"
-        + validators
-        + " WHERE name = :name",
-        {
-            "now": to_db_time(now),
-            "status": status,
-            "next_poll_at": to_db_time(next_poll_at),
-            "interval": interval_seconds,
-            "new_articles": new_articles,
-            "new_url": new_url,
-            "error": error,
-            "ok": 1 if ok else 0,
-            "etag": etag,
-            "last_modified": last_modified,
-            "name": name,
-        },
-    )
+    def claim_due(
+        self,
+        names: Sequence[str],
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        dead_after: timedelta,
+        limit: int,
+        force: bool = False,
+    ) -> list[FeedState]:
+        """Take up to ``limit`` of ``names`` whose poll time came and that no live instance holds.
+
+        ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's write lock serialises claims), so two
+        instances claiming together get disjoint feeds; a claim of a dead instance is taken over.
+        """
+        if not names or limit <= 0:
+            return []
+        c = feeds.c
+        free = or_(
+            c.lease_owner.is_(None),
+            c.lease_until <= now,
+            c.lease_owner.not_in(live_instance_ids(now, dead_after)),
+        )
+        due = or_(c.next_poll_at.is_(None), c.next_poll_at <= now)
+        wanted = select(c.name).where(c.name.in_(list(names)), free)
+        if not force:
+            wanted = wanted.where(due)
+        wanted = (
+            wanted.order_by(c.next_poll_at.is_not(None), c.next_poll_at, c.name)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = self._conn.execute(
+            update(feeds)
+            .where(c.name.in_(wanted.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*feeds.c)
+        ).mappings()
+        return sorted((_state(r) for r in claimed), key=lambda s: s.name)
+
+    def release(self, name: str, *, owner: str) -> None:
+        c = feeds.c
+        self._conn.execute(
+            update(feeds)
+            .where(c.name == name, c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+
+    def renew_leases(self, owner: str, *, until: datetime) -> None:
+        c = feeds.c
+        self._conn.execute(update(feeds).where(c.lease_owner == owner).values(lease_until=until))
+
+    def release_all(self, owner: str) -> None:
+        c = feeds.c
+        self._conn.execute(
+            update(feeds).where(c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+        )
+
+    def next_due(self, names: Sequence[str]) -> datetime | None:
+        """The earliest next poll among ``names`` (None: one is due now or never polled)."""
+        if not names:
+            return None
+        c = feeds.c
+        row = self._conn.execute(
+            select(c.next_poll_at).where(c.name.in_(list(names)))
+            .order_by(c.next_poll_at.is_not(None), c.next_poll_at).limit(1)
+        ).first()  # fmt: skip
+        return row[0] if row else None

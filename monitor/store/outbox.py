@@ -1,19 +1,25 @@
-"""The outbox: one row per (alert or digest) × channel, claimed, sent and marked by the worker.
+"""The outbox: one row per (alert or digest) × channel, claimed, sent and marked by a worker.
 
-A row is ``pending`` until claimed; ``sending`` while a worker holds its lease (the claim time
-is the lease token, so a worker whose lease expired cannot mark a row another worker reclaimed);
-then ``sent`` or ``dead``, or ``pending`` again with a later ``next_attempt_at``.
+A row is ``pending`` until claimed; ``sending`` while an instance holds its lease (the claim
+time and the instance are the lease token, so a worker whose lease was taken over cannot mark
+a row another worker reclaimed); then ``sent`` or ``dead``, or ``pending`` again with a later
+``next_attempt_at``. A lease ends when it runs out or at once when its instance's heartbeat
+stops, so a crashed instance's deliveries do not wait for the lease.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.store.db import from_db_time, to_db_time
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
+
+from monitor.store.instances import live_instance_ids
+from monitor.store.sql import insert_ignore
+from monitor.store.tables import alerts, outbox
 
 Status = Literal["pending", "sending", "sent", "dead"]
 STATUSES: tuple[Status, ...] = ("pending", "sending", "sent", "dead")
@@ -37,157 +43,187 @@ class OutboxRow:
     claimed_at: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
-    claim_token: str | None = None  # the raw claimed_at text, compared when marking
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
 
 
-def _row(r: sqlite3.Row) -> OutboxRow:
-    next_at = from_db_time(r["next_attempt_at"])
-    created = from_db_time(r["created_at"])
-    assert next_at is not None and created is not None
-    return OutboxRow(
-        id=r["id"],
-        channel=r["channel"],
-        status=r["status"],
-        attempts=int(r["attempts"]),
-        next_attempt_at=next_at,
-        created_at=created,
-        alert_id=r["alert_id"],
-        digest_id=r["digest_id"],
-        claimed_at=from_db_time(r["claimed_at"]),
-        last_error=r["last_error"],
-        sent_at=from_db_time(r["sent_at"]),
-        claim_token=r["claimed_at"],
-    )
+def _row(r: RowMapping) -> OutboxRow:
+    return OutboxRow(**{name: r[name] for name in OutboxRow.__dataclass_fields__})
 
 
-def enqueue(
-    conn: sqlite3.Connection,
-    *,
-    channel: str,
-    now: datetime,
-    alert_id: str | None = None,
-    digest_id: str | None = None,
-) -> tuple[str, bool]:
-    """Write one delivery; returns its id and False when it already existed."""
-    if (alert_id is None) == (digest_id is None):
-        raise ValueError("an outbox row carries exactly one of alert_id and digest_id")
-    row_id = (
-        outbox_id("alert", alert_id, channel)
-        if alert_id is not None
-        else outbox_id("digest", digest_id or "", channel)
-    )
-    ts = to_db_time(now)
-    cur = conn.execute(
-        "INSERT INTO outbox (id, alert_id, digest_id, channel, status, attempts,"
-        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        (row_id, alert_id, digest_id, channel, ts, ts),
-    )
-    return row_id, cur.rowcount == 1
+class OutboxRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
+    def enqueue(
+        self,
+        *,
+        channel: str,
+        now: datetime,
+        alert_id: str | None = None,
+        digest_id: str | None = None,
+    ) -> tuple[str, bool]:
+        """Write one delivery; returns its id and False when it already existed."""
+        if (alert_id is None) == (digest_id is None):
+            raise ValueError("an outbox row carries exactly one of alert_id and digest_id")
+        row_id = (
+            outbox_id("alert", alert_id, channel)
+            if alert_id is not None
+            else outbox_id("digest", digest_id or "", channel)
+        )
+        inserted = insert_ignore(
+            self._conn,
+            outbox,
+            {"id": row_id, "alert_id": alert_id, "digest_id": digest_id, "channel": channel,
+             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now},
+        )  # fmt: skip
+        return row_id, inserted
 
-def claim_due(
-    conn: sqlite3.Connection, *, now: datetime, lease: timedelta, limit: int
-) -> list[OutboxRow]:
-    """Take up to ``limit`` due rows: pending ones whose time came, and expired leases.
+    def claim_due(
+        self,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        dead_after: timedelta,
+        limit: int,
+        channels: Sequence[str] | None = None,
+        exclude_channels: Sequence[str] | None = None,
+    ) -> list[OutboxRow]:
+        """Take up to ``limit`` due rows: pending ones whose time came, and lost leases.
 
-    Each claim counts as an attempt, so a row that crashes its worker every time still ends dead.
-    Call inside a write transaction so two workers cannot claim the same row.
-    """
-    ts = to_db_time(now)
-    expired = to_db_time(now - lease)
-    rows = conn.execute(
-        "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
-        " WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
-        " OR (status = 'sending' AND claimed_at <= ?) ORDER BY next_attempt_at, id LIMIT ?)"
-        " RETURNING *",
-        (ts, ts, expired, limit),
-    ).fetchall()
-    return sorted((_row(r) for r in rows), key=lambda r: (r.next_attempt_at, r.id))
+        Each claim counts as an attempt, so a row that crashes its worker every time still ends
+        dead. ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets instances claim side by side.
+        """
+        if limit <= 0:
+            return []
+        c = outbox.c
+        lost = or_(
+            c.lease_until <= now,
+            c.claimed_by.is_(None),
+            c.claimed_by.not_in(live_instance_ids(now, dead_after)),
+        )
+        due = or_(
+            (c.status == "pending") & (c.next_attempt_at <= now),
+            (c.status == "sending") & lost,
+        )
+        wanted = select(c.id).where(due)
+        if channels is not None:
+            wanted = wanted.where(c.channel.in_(list(channels)))
+        if exclude_channels:
+            wanted = wanted.where(c.channel.not_in(list(exclude_channels)))
+        wanted = (
+            wanted.order_by(c.next_attempt_at, c.id).limit(limit).with_for_update(skip_locked=True)
+        )
+        rows = self._conn.execute(
+            update(outbox)
+            .where(c.id.in_(wanted.scalar_subquery()))
+            .values(status="sending", claimed_at=now, claimed_by=owner,
+                    lease_until=now + lease, attempts=c.attempts + 1)
+            .returning(*outbox.c)
+        ).mappings()  # fmt: skip
+        return sorted((_row(r) for r in rows), key=lambda r: (r.next_attempt_at, r.id))
 
+    def mark_sent(self, row: OutboxRow, *, now: datetime) -> bool:
+        """False when the lease was lost (another worker reclaimed the row)."""
+        return self._mark(row, status="sent", sent_at=now, last_error=None)
 
-def mark_sent(conn: sqlite3.Connection, row: OutboxRow, *, now: datetime) -> bool:
-    """False when the lease was lost (another worker reclaimed the row)."""
-    cur = conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL, claimed_at = NULL"
-        " WHERE id = ? AND status = 'sending' AND claimed_at = ?",
-        (to_db_time(now), row.id, row.claim_token),
-    )
-    return cur.rowcount == 1
+    def mark_retry(self, row: OutboxRow, *, next_attempt_at: datetime, error: str) -> bool:
+        return self._mark(row, status="pending", next_attempt_at=next_attempt_at, last_error=error)
 
+    def mark_dead(self, row: OutboxRow, *, error: str) -> bool:
+        return self._mark(row, status="dead", last_error=error)
 
-def mark_retry(
-    conn: sqlite3.Connection, row: OutboxRow, *, next_attempt_at: datetime, error: str
-) -> bool:
-    cur = conn.execute(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?,"
-        " claimed_at = NULL WHERE id = ? AND status = 'sending' AND claimed_at = ?",
-        (to_db_time(next_attempt_at), error, row.id, row.claim_token),
-    )
-    return cur.rowcount == 1
+    def release(self, row: OutboxRow) -> bool:
+        """Give a claimed row back unsent (a stop cut the send short): due again at once,
+        and the claim does not count as an attempt."""
+        return self._mark(row, status="pending", attempts=outbox.c.attempts - 1)
 
+    def _mark(self, row: OutboxRow, **values: object) -> bool:
+        c = outbox.c
+        stmt = (
+            update(outbox)
+            .where(
+                c.id == row.id,
+                c.status == "sending",
+                c.claimed_at == row.claimed_at,
+                c.claimed_by == row.claimed_by,
+            )
+            .values(claimed_at=None, claimed_by=None, lease_until=None, **values)
+        )
+        return self._conn.execute(stmt).rowcount == 1
 
-def mark_dead(conn: sqlite3.Connection, row: OutboxRow, *, error: str) -> bool:
-    cur = conn.execute(
-        "UPDATE outbox SET status = 'dead', last_error = ?, claimed_at = NULL"
-        " WHERE id = ? AND status = 'sending' AND claimed_at = ?",
-        (error, row.id, row.claim_token),
-    )
-    return cur.rowcount == 1
+    def renew_leases(self, owner: str, *, until: datetime) -> int:
+        c = outbox.c
+        return self._conn.execute(
+            update(outbox)
+            .where(c.claimed_by == owner, c.status == "sending")
+            .values(lease_until=until)
+        ).rowcount
 
+    def release_all(self, owner: str) -> int:
+        """At a clean stop: every row this instance still holds is due again now."""
+        c = outbox.c
+        return self._conn.execute(
+            update(outbox)
+            .where(c.claimed_by == owner, c.status == "sending")
+            .values(status="pending", claimed_at=None, claimed_by=None, lease_until=None)
+        ).rowcount
 
-def get(conn: sqlite3.Connection, row_id: str) -> OutboxRow | None:
-    r = conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)).fetchone()
-    return _row(r) if r is not None else None
+    def get(self, row_id: str) -> OutboxRow | None:
+        r = self._conn.execute(select(outbox).where(outbox.c.id == row_id)).mappings().first()
+        return _row(r) if r is not None else None
 
+    def rows(self, *, status: Status | None = None, limit: int = 50) -> list[OutboxRow]:
+        """Newest first, for ``monitor outbox list``."""
+        stmt = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.id).limit(limit)
+        if status is not None:
+            stmt = stmt.where(outbox.c.status == status)
+        return [_row(r) for r in self._conn.execute(stmt).mappings()]
 
-def list_rows(
-    conn: sqlite3.Connection, *, status: Status | None = None, limit: int = 50
-) -> list[OutboxRow]:
-    """Newest first, for ``monitor outbox list``."""
-    if status is None:
-        rows = conn.execute(
-            "SELECT * FROM outbox ORDER BY created_at DESC, id LIMIT ?", (limit,)
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            "SELECT * FROM outbox WHERE status = ? ORDER BY created_at DESC, id LIMIT ?",
-            (status, limit),
-        ).fetchall()
-    return [_row(r) for r in rows]
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {s: 0 for s in STATUSES}
+        for status, n in self._conn.execute(
+            select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        ):
+            found[status] = int(n)
+        return found
 
+    def held_by(self) -> dict[str, int]:
+        """How many rows each instance holds now."""
+        c = outbox.c
+        rows = self._conn.execute(
+            select(c.claimed_by, func.count())
+            .where(c.status == "sending", c.claimed_by.is_not(None))
+            .group_by(c.claimed_by)
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    found: dict[str, int] = {s: 0 for s in STATUSES}
-    for status, n in conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status"):
-        found[status] = int(n)
-    return found
+    def requeue(self, row_id: str, *, now: datetime) -> bool:
+        """Make a dead (or waiting) row due now with a fresh attempt budget; sent rows stay sent."""
+        c = outbox.c
+        return (
+            self._conn.execute(
+                update(outbox)
+                .where(c.id == row_id, c.status.in_(("dead", "pending")))
+                .values(status="pending", attempts=0, next_attempt_at=now, claimed_at=None)
+            ).rowcount
+            == 1
+        )
 
+    def requeue_dead(self, *, now: datetime) -> int:
+        c = outbox.c
+        return self._conn.execute(
+            update(outbox)
+            .where(c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=now, claimed_at=None)
+        ).rowcount
 
-def requeue(conn: sqlite3.Connection, row_id: str, *, now: datetime) -> bool:
-    """Make a dead (or waiting) row due now with a fresh attempt budget; sent rows stay sent."""
-    cur = conn.execute(
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-        " claimed_at = NULL WHERE id = ? AND status IN ('dead', 'pending')",
-        (to_db_time(now), row_id),
-    )
-    return cur.rowcount == 1
-
-
-def requeue_dead(conn: sqlite3.Connection, *, now: datetime) -> int:
-    cur = conn.execute(
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-        " claimed_at = NULL WHERE status = 'dead'",
-        (to_db_time(now),),
-    )
-    return cur.rowcount
-
-
-def last_immediate_alert_at(conn: sqlite3.Connection, rule_id: str) -> datetime | None:
-    """When the rule last sent an alert straight to its channels (for its cooldown)."""
-    row = conn.execute(
-        "SELECT MAX(o.created_at) FROM outbox o JOIN alerts a ON a.id = o.alert_id"
-        " WHERE a.rule_id = ?",
-        (rule_id,),
-    ).fetchone()
-    return from_db_time(row[0]) if row is not None else None
+    def last_immediate_alert_at(self, rule_id: str) -> datetime | None:
+        """When the rule last sent an alert straight to its channels (for its cooldown)."""
+        value = self._conn.execute(
+            select(func.max(outbox.c.created_at))
+            .join(alerts, alerts.c.id == outbox.c.alert_id)
+            .where(alerts.c.rule_id == rule_id)
+        ).scalar()
+        return value if isinstance(value, datetime) else None
