@@ -60,27 +60,27 @@ class FeedScheduler:
             )
         )  # fmt: skip
 
-    def _start(self, state: FeedState) -> None:
+    def _start(self, state: FeedState) -> asyncio.Task[FeedPolled]:
         feed = self._feeds[state.name]
         task = asyncio.create_task(self._poller.poll(feed, state), name=f"poll {feed.name}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+        return task
 
     async def poll_due(self, *, force: bool = False) -> list[FeedPolled]:
         """Poll every feed that is due now (``force``: every feed no one else is polling)."""
         await self.sync()
-        done: list[FeedPolled] = []
+        started: list[asyncio.Task[FeedPolled]] = []
         claimed: set[str] = set()
         while True:
             free = self._max - len(self._in_flight)
             states = [s for s in await self.claim(free, force=force) if s.name not in claimed]
             for state in states:
                 claimed.add(state.name)
-                self._start(state)
+                started.append(self._start(state))
             if not self._in_flight:
-                return done
-            finished, _ = await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-            done.extend(t.result() for t in finished)
+                return [t.result() for t in started]
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and poll until ``stop``; polls in progress are left for :meth:`drain`."""

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.config import Settings, resolve_paths
 
-pytest_plugins = ["tests.servers"]  # the loopback HTTP server fixture
+pytest_plugins = ["tests.servers", "tests.stores"]  # loopback HTTP servers; real stores
 
 from tests.notifiers.conftest import webhook_receiver  # noqa: E402, F401  (for the daemon tests)
 

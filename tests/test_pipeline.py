@@ -15,7 +15,8 @@ from monitor.models import Article
 from monitor.notifiers.routing import enqueue_alert
 from monitor.pipeline import Pipeline
 from monitor.rules import RuleSet, load_rules
-from monitor.store import Database, open_database
+from monitor.store import Store
+from tests.stores import rows
 from tests.conftest import MakeSettings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -48,15 +49,16 @@ def settings(make_settings: MakeSettings) -> Settings:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return open_database(str(tmp_path / "m.db"))
+def db(store: Store) -> Store:
+    """Every pipeline test runs on both backends."""
+    return store
 
 
-def make_pipeline(db: Database, ruleset: RuleSet, settings: Settings, bus: EventBus) -> Pipeline:
+def make_pipeline(db: Store, ruleset: RuleSet, settings: Settings, bus: EventBus) -> Pipeline:
     return Pipeline(
         db,
         lambda: ruleset,
-        lambda conn, alert, now: enqueue_alert(conn, alert, settings, now),
+        lambda uow, alert, now: enqueue_alert(uow, alert, settings, now),
         bus,
         retention=timedelta(days=90),
     )
@@ -74,55 +76,55 @@ def story(**changes: object) -> Article:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_events_flow_in_order_and_rows_are_written(
-    db: Database, ruleset: RuleSet, settings: Settings
+async def test_events_flow_in_order_and_rows_are_written(
+    db: Store, ruleset: RuleSet, settings: Settings
 ) -> None:
     bus = EventBus()
     seen: list[object] = []
     for kind in (ArticleDiscovered, RuleMatched, AlertQueued):
         bus.subscribe(kind, seen.append)
-    result = make_pipeline(db, ruleset, settings, bus).ingest([story()], now=NOW)
+    result = await make_pipeline(db, ruleset, settings, bus).ingest([story()], now=NOW)
     assert [type(e).__name__ for e in seen] == ["ArticleDiscovered", "RuleMatched", "AlertQueued"]
     assert result.new == 1 and len(result.alerts) == 1
     queued = result.alerts[0]
     assert (queued.rule_id, queued.article_id) == ("drones", "story-1")
     assert queued.channels == ("mail-folder",)
-    outbox = db.query("SELECT alert_id, channel, status FROM outbox")
+    outbox = rows(db, "SELECT alert_id, channel, status FROM outbox")
     assert [tuple(r) for r in outbox] == [(queued.alert_id, "mail-folder", "pending")]
 
 
-def test_same_story_again_or_from_another_feed_is_not_matched_again(
-    db: Database, ruleset: RuleSet, settings: Settings
+async def test_same_story_again_or_from_another_feed_is_not_matched_again(
+    db: Store, ruleset: RuleSet, settings: Settings
 ) -> None:
     pipeline = make_pipeline(db, ruleset, settings, EventBus())
-    pipeline.ingest([story()], now=NOW)
-    again = pipeline.ingest([story(), story(id="other-guid", feed="aggregator")], now=NOW)
+    await pipeline.ingest([story()], now=NOW)
+    again = await pipeline.ingest([story(), story(id="other-guid", feed="aggregator")], now=NOW)
     assert (again.new, again.changed, again.alerts) == (0, 0, [])
-    assert len(db.query("SELECT * FROM alerts")) == 1
+    assert len(rows(db, "SELECT * FROM alerts")) == 1
 
 
-def test_a_changed_story_alerts_only_for_newly_matching_rules(
-    db: Database, ruleset: RuleSet, settings: Settings
+async def test_a_changed_story_alerts_only_for_newly_matching_rules(
+    db: Store, ruleset: RuleSet, settings: Settings
 ) -> None:
     pipeline = make_pipeline(db, ruleset, settings, EventBus())
-    pipeline.ingest([story()], now=NOW)
+    await pipeline.ingest([story()], now=NOW)
     edited = story(content=story().content + " Rockets were fired at the same base.")
-    result = pipeline.ingest([edited], now=NOW + timedelta(minutes=5))
+    result = await pipeline.ingest([edited], now=NOW + timedelta(minutes=5))
     assert result.changed == 1
     assert [a.rule_id for a in result.alerts] == ["rockets"]
-    assert sorted(r[0] for r in db.query("SELECT rule_id FROM alerts")) == ["drones", "rockets"]
+    assert sorted(r[0] for r in rows(db, "SELECT rule_id FROM alerts")) == ["drones", "rockets"]
 
 
-def test_backfill_and_retention_keep_old_stories_quiet(
-    db: Database, ruleset: RuleSet, settings: Settings
+async def test_backfill_and_retention_keep_old_stories_quiet(
+    db: Store, ruleset: RuleSet, settings: Settings
 ) -> None:
     pipeline = make_pipeline(db, ruleset, settings, EventBus())
     old = story(id="old", link=None, published=NOW - timedelta(days=3))
-    first = pipeline.ingest([old], now=NOW, first_poll=True, backfill_after=NOW - timedelta(days=2))
+    first = await pipeline.ingest([old], now=NOW, first_poll=True, backfill_after=NOW - timedelta(days=2))
     assert first.new == 1 and first.alerts == []
-    assert db.query("SELECT rule_id FROM matches WHERE article_id = 'old'")
+    assert rows(db, "SELECT rule_id FROM matches WHERE article_id = 'old'")
     ancient = story(id="ancient", link=None, published=NOW - timedelta(days=400))
-    later = pipeline.ingest([ancient], now=NOW)
+    later = await pipeline.ingest([ancient], now=NOW)
     assert later.new == 1 and later.alerts == []
-    fresh = pipeline.ingest([story(id="fresh", link=None)], now=NOW)
+    fresh = await pipeline.ingest([story(id="fresh", link=None)], now=NOW)
     assert len(fresh.alerts) == 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from monitor.app import App
-from monitor.store.feeds import get_feed
+from monitor.store.feeds import FeedState
+from tests.stores import rows
 from tests.conftest import SEED_ID, SEED_RSS, MakeSettings
 from tests.servers import Hang, LoopbackServer, Redirect, Static, Status, Stream
 
@@ -18,9 +19,12 @@ def seed_route() -> Static:
 
 
 def count(app: App, sql: str) -> int:
-    row = app.db.query_one(sql)
-    assert row is not None
-    return int(row[0])
+    return int(rows(app.store, sql)[0][0])
+
+
+def get_feed(app: App, name: str) -> FeedState | None:
+    with app.store.read() as uow:
+        return uow.feeds.get(name)
 
 
 async def test_conditional_get_304_creates_nothing_and_survives_a_restart(
@@ -49,7 +53,7 @@ async def test_conditional_get_304_creates_nothing_and_survives_a_restart(
         assert request.headers["if-none-match"] == '"seed-v1"'
         assert request.headers["if-modified-since"] == LAST_MODIFIED
         assert count(app, "SELECT COUNT(*) FROM alerts") == alerts
-        state = get_feed(app.db.conn, "seed")
+        state = get_feed(app, "seed")
         assert state is not None and state.failures == 0 and state.last_status == 304
 
 
@@ -87,14 +91,14 @@ async def test_broken_feeds_fail_alone_and_say_why(
             "refused": "connect",
         }
         for name, reason in expected.items():
-            state = get_feed(app.db.conn, name)
+            state = get_feed(app, name)
             assert state is not None
             assert results[name].failed, name
             assert state.failures == 1, name
             assert state.last_error and reason in state.last_error, (name, state.last_error)
             assert state.next_poll_at is not None and state.last_success_at is None
         # An ill-formed feed still yields the entries it can; the problem is recorded on it.
-        bad = get_feed(app.db.conn, "illformed")
+        bad = get_feed(app, "illformed")
         assert bad is not None and bad.last_error and bad.failures == 0
 
 
@@ -105,7 +109,7 @@ async def test_a_feed_failing_again_backs_off_further(
     settings = make_settings(feeds=[{"name": "busy", "url": url, "interval": 600}])
     async with App.open(settings) as app:
         await app.poller.poll(app.feeds[0])
-        state = get_feed(app.db.conn, "busy")
+        state = get_feed(app, "busy")
         assert state is not None and state.next_poll_at and state.last_polled_at
         wait = (state.next_poll_at - state.last_polled_at).total_seconds()
         assert wait >= 7200, "Retry-After is honoured"
@@ -119,7 +123,7 @@ async def test_permanent_redirect_moves_the_feed(
     settings = make_settings(feeds=[{"name": "moved", "url": old_url}])
     async with App.open(settings) as app:
         await app.poller.poll(app.feeds[0])
-        state = get_feed(app.db.conn, "moved")
+        state = get_feed(app, "moved")
         assert state is not None and state.url == new_url
         await app.poller.poll(app.feeds[0])
         assert len(http_server.requests_to("/old.rss")) == 1

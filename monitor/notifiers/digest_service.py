@@ -81,9 +81,9 @@ class DigestService:
         channels = list(cfg.channels or self._default_channels())
 
         def work(uow: UnitOfWork) -> tuple[str | None, int]:
-            if not uow.jobs.claim(f"digest:{name}", at, instance=self._owner, now=utcnow()):
-                return None, -1
             did = digest_id(name, at)
+            if not uow.jobs.claim(f"digest:{name}", at, instance=self._owner, now=utcnow()):
+                return (did if uow.digests.get(did) else None), -1
             alert_ids = uow.digests.pending_alert_ids(name, until=at)
             if not alert_ids and not cfg.send_empty:
                 return None, 0

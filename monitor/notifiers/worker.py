@@ -129,7 +129,7 @@ class OutboxWorker:
             log.exception("channel %s crashed delivering %s", row.channel, what)
             await self._failed(row, what, DeliveryError(f"{type(exc).__name__}: {exc}"), now)
             return False
-        marked = await self._store.run(lambda uow: uow.outbox.mark_sent(row, now=utcnow()))
+        marked = await self._store.run(lambda uow: uow.outbox.mark_sent(row, now=now))
         if not marked:
             log.warning("outbox %s: lease lost while sending %s to %s", row.id, what, row.channel)
         self._bus.publish(

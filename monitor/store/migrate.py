@@ -8,6 +8,7 @@ before Alembic (its own ``schema_version`` table, version 3) is stamped at the b
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
 from alembic import command
@@ -18,6 +19,8 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from monitor.store.engine import WRITE
 from monitor.store.errors import StoreError
+
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-open chatter is not news
 
 LEGACY_VERSION = 3  # the last schema_version of the store before Alembic
 _PG_LOCK = 0x6E6D6F6E  # pg_advisory_lock key for migrations ("nmon")

@@ -18,8 +18,9 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
 
     The database decides, so two instances inserting the same row cannot both win.
     """
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(stmt).first() is not None
 
 
 def upsert(

@@ -147,7 +147,10 @@ def open_store(url: str, *, migrate_schema: bool = True, lock_timeout: float = 1
                     kind="schema",
                 )
             start = migrate(engine)
-            log.info("store %s migrated from %s", parsed.display, start or "empty")
+            if start is None:
+                log.debug("store %s created", parsed.display)
+            else:
+                log.info("store %s migrated from revision %s", parsed.display, start)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
         if _is_busy(exc):

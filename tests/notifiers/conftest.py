@@ -24,9 +24,8 @@ from monitor.config import Settings
 from monitor.events import AlertDelivered, AlertFailed, AlertQueued
 from monitor.models import Alert, Article, Hit, Rule, alert_id
 from monitor.notifiers import Notifier, enqueue_alert
-from monitor.store import Database, open_database
-from monitor.store.alerts import insert_alert
-from monitor.store.articles import upsert_article
+from monitor.store import Store, open_store
+from tests.stores import row_dicts
 
 T0 = datetime(2023, 10, 23, 14, 0, tzinfo=UTC)
 
@@ -99,7 +98,7 @@ def make_alert(rule: Rule, article: Article, now: datetime = T0) -> Alert:
 class Harness:
     """A store, settings and a notifier wired like the daemon wires them."""
 
-    db: Database
+    db: Store
     settings: Settings
     bus: EventBus
     stdout: io.StringIO
@@ -121,18 +120,18 @@ class Harness:
     ) -> AlertQueued | None:
         """What the pipeline does for a new match: one transaction, alert + deliveries."""
         alert = make_alert(rule, article, now)
-        with self.db.transaction() as conn:
-            upsert_article(conn, article, link_key=None, now=now)
+        with self.db.write() as uow:
+            uow.articles.upsert(article, link_key=None, now=now)
             for feed in also_in:  # the same story carried by other feeds
-                upsert_article(conn, replace(article, feed=feed), link_key=None, now=now)
-            if not insert_alert(conn, alert):
+                uow.articles.upsert(replace(article, feed=feed), link_key=None, now=now)
+            if not uow.alerts.insert(alert):
                 return None
-            queued = enqueue_alert(conn, alert, self.settings, now)
+            queued = enqueue_alert(uow, alert, self.settings, now)
         self.bus.publish(queued)
         return queued
 
     def outbox(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.query("SELECT * FROM outbox ORDER BY created_at, id")]
+        return row_dicts(self.db, "SELECT * FROM outbox ORDER BY created_at, id")
 
     def of_type(self, kind: type[Any]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -147,7 +146,7 @@ def make_harness(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
         settings.setdefault(
             "channels", {"mail-folder": {"type": "folder", "path": str(tmp_path / "mail")}}
         )
-        db = open_database(str(tmp_path / "m.db"))
+        db = open_store(str(tmp_path / "m.db"))
         bus = EventBus()
         harness = Harness(db=db, settings=Settings(**settings), bus=bus, stdout=io.StringIO())
         for kind in (AlertQueued, AlertDelivered, AlertFailed):

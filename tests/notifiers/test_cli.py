@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from monitor.cli import main
+from tests.stores import execute
 
 from .conftest import T0, make_article, make_rule
 
@@ -64,7 +65,7 @@ async def test_outbox_list_and_retry(make_harness, tmp_path: Path, webhook_recei
 
     retried = runner.invoke(main, ["outbox", "retry", rows["hook"]["id"], "--config", str(config)])
     assert retried.exit_code == 0, retried.output
-    h.db.execute("UPDATE outbox SET status = 'dead'")  # fail it again to test --dead
+    execute(h.db, "UPDATE outbox SET status = 'dead'")  # fail it again to test --dead
     all_dead = runner.invoke(main, ["outbox", "retry", "--dead", "--config", str(config)])
     assert all_dead.exit_code == 0 and "2 dead row(s) queued again" in all_dead.output
     assert {r["status"] for r in h.outbox()} == {"pending"}

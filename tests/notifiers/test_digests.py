@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.events import AlertDelivered
 from monitor.notifiers import Notifier
 from monitor.notifiers.views import digest_view
-from monitor.store import open_database
+from monitor.store import open_store
 
 from .conftest import T0, make_alert, make_article, make_rule
 
@@ -61,7 +61,7 @@ async def test_digest_follows_the_cron_schedule_and_survives_a_restart(
 
     # the daemon restarts before the digest time: nothing is lost
     h.db.close()
-    h.db = open_database(str(tmp_path / "m.db"))
+    h.db = open_store(str(tmp_path / "m.db"))
     h._notifier = None
     late = monday_8 + timedelta(minutes=1)
     h.raise_alert(low, make_article("a4", title="Too late for this one"), now=late)

@@ -11,7 +11,8 @@ from typing import Any
 
 from monitor.events import AlertDelivered, AlertFailed
 from monitor.store import outbox
-from monitor.store.db import to_db_time
+from monitor.store.types import time_to_text
+from tests.stores import execute
 
 from .conftest import T0, USERS, RecordingHandler, authenticator, make_article, make_rule
 
@@ -78,7 +79,7 @@ async def test_plain_smtp_alert_has_headers_parts_and_highlights(make_harness, s
     [delivered] = h.of_type(AlertDelivered)
     assert delivered.channel == "ops" and delivered.alert_id == queued.alert_id
     [row] = h.outbox()
-    assert row["status"] == "sent" and row["sent_at"] == to_db_time(T0)
+    assert row["status"] == "sent" and row["sent_at"] == time_to_text(T0)
 
 
 async def test_starttls_with_auth(make_harness, smtp_server, server_tls, ca_file):
@@ -154,7 +155,8 @@ async def test_server_down_then_started_is_delivered_after_retry(make_harness, s
     assert await h.notifier.deliver_due(T0) == 0
     [row] = h.outbox()
     assert row["status"] == "pending" and row["attempts"] == 1 and row["last_error"]
-    retry_at = outbox.get(h.db.conn, row["id"]).next_attempt_at  # type: ignore[union-attr]
+    with h.db.read() as uow:
+        retry_at = uow.outbox.get(row["id"]).next_attempt_at  # type: ignore[union-attr]
     assert T0 + timedelta(seconds=15) <= retry_at <= T0 + timedelta(seconds=30)
     assert await h.notifier.deliver_due(retry_at - timedelta(seconds=1)) == 0  # not due yet
 
@@ -170,13 +172,20 @@ async def test_crash_after_send_resends_once_with_the_same_message_id(make_harne
     h = make_harness(channels=email_channel(server.port))
     h.raise_alert(make_rule(), make_article())
     assert await h.notifier.deliver_due(T0) == 1
-    # The state a crash between sending and marking leaves: the row still claimed.
-    h.db.execute(
-        "UPDATE outbox SET status = 'sending', claimed_at = ?, sent_at = NULL", (to_db_time(T0),)
-    )
+    # The state a crash between sending and marking leaves: the row still claimed, by an
+    # instance that was alive at T0 and then stopped beating.
     lease = timedelta(seconds=h.settings.delivery.lease_seconds)
-    assert await h.notifier.deliver_due(T0 + lease - timedelta(seconds=1)) == 0  # lease held
-    assert await h.notifier.deliver_due(T0 + lease) == 1
+    with h.db.write() as uow:
+        uow.instances.register("crashed", now=T0, version="test")
+    execute(
+        h.db,
+        "UPDATE outbox SET status = 'sending', claimed_at = :t, claimed_by = 'crashed',"
+        " lease_until = :until, sent_at = NULL",
+        {"t": time_to_text(T0), "until": time_to_text(T0 + lease)},
+    )
+    assert await h.notifier.deliver_due(T0 + timedelta(seconds=5)) == 0  # alive: lease held
+    # Its heartbeat stopped: taken over long before the lease runs out.
+    assert await h.notifier.deliver_due(T0 + timedelta(seconds=31)) == 1
     assert await h.notifier.deliver_due(T0 + 10 * lease) == 0
     first, second = (parse(m.data) for m in server.messages)
     assert first["Message-ID"] == second["Message-ID"]

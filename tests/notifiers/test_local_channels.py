@@ -13,7 +13,8 @@ import pytest
 from monitor.bus import EventBus
 from monitor.config import load_settings
 from monitor.notifiers import Notifier
-from monitor.store import open_database
+from monitor.store import open_store
+from tests.stores import execute, rows
 
 from .conftest import T0, make_article, make_rule
 
@@ -53,7 +54,7 @@ async def test_a_resend_overwrites_the_eml_instead_of_adding_one(make_harness, t
     h = make_harness()
     h.raise_alert(make_rule(), make_article())
     await h.notifier.deliver_due(T0)
-    h.db.execute("UPDATE outbox SET status = 'pending', attempts = 0")  # e.g. `outbox retry`
+    execute(h.db, "UPDATE outbox SET status = 'pending', attempts = 0")  # e.g. `outbox retry`
     await h.notifier.deliver_due(T0)
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
 
@@ -90,11 +91,11 @@ async def test_send_test_reaches_the_channel_without_the_outbox(tmp_path: Path):
     settings = load_settings(None).model_copy(
         update={"channels": {"out": load_settings(None).channels["console"]}}
     )
-    db = open_database(str(tmp_path / "m.db"))
+    db = open_store(str(tmp_path / "m.db"))
     stream = io.StringIO()
     notifier = Notifier(settings, db, EventBus(), stream=stream)
     test_id = await notifier.send_test("out", T0)
     assert test_id.startswith("send-test-")
     assert "Sample: attacks on U.S. forces" in stream.getvalue()
-    assert db.query("SELECT * FROM outbox") == []
+    assert rows(db, "SELECT * FROM outbox") == []
     db.close()

@@ -33,8 +33,8 @@ def test_enqueue_is_idempotent(make_harness):
     h = make_harness()
     rule, article = make_rule(), make_article()
     h.raise_alert(rule, article)
-    with h.db.transaction() as conn:
-        enqueue_alert(conn, make_alert(rule, article), h.settings, T0)
+    with h.db.write() as uow:
+        enqueue_alert(uow, make_alert(rule, article), h.settings, T0)
     assert len(h.outbox()) == 1
 
 
@@ -51,7 +51,8 @@ def test_scheduled_rule_goes_to_its_digest(make_harness):
     queued = h.raise_alert(make_rule(schedule="morning"), make_article())
     assert queued.digest == "morning" and queued.channels == ()
     assert h.outbox() == []
-    assert digests.pending_alert_ids(h.db.conn, "morning", until=T0) == [queued.alert_id]
+    with h.db.read() as uow:
+        assert uow.digests.pending_alert_ids("morning", until=T0) == [queued.alert_id]
 
 
 def test_unknown_digest_falls_back_to_immediate(make_harness):

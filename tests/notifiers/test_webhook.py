@@ -97,7 +97,8 @@ async def test_429_retry_after_is_honoured(make_harness, webhook_receiver):
     h = make_harness(channels=hook(webhook_receiver.url()))
     h.raise_alert(make_rule(), make_article())
     assert await h.notifier.deliver_due(T0) == 0
-    row = outbox.list_rows(h.db.conn)[0]
+    with h.db.read() as uow:
+        row = uow.outbox.rows()[0]
     assert row.next_attempt_at == T0 + timedelta(seconds=120)
     assert await h.notifier.deliver_due(T0 + timedelta(seconds=119)) == 0
     assert len(webhook_receiver.requests) == 1
