@@ -16,8 +16,8 @@ from monitor.notifiers.routing import enqueue_alert
 from monitor.pipeline import Pipeline
 from monitor.rules import RuleSet, load_rules
 from monitor.store import Store
-from tests.stores import rows
 from tests.conftest import MakeSettings
+from tests.stores import rows
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULES = """
@@ -120,7 +120,9 @@ async def test_backfill_and_retention_keep_old_stories_quiet(
 ) -> None:
     pipeline = make_pipeline(db, ruleset, settings, EventBus())
     old = story(id="old", link=None, published=NOW - timedelta(days=3))
-    first = await pipeline.ingest([old], now=NOW, first_poll=True, backfill_after=NOW - timedelta(days=2))
+    first = await pipeline.ingest(
+        [old], now=NOW, first_poll=True, backfill_after=NOW - timedelta(days=2)
+    )
     assert first.new == 1 and first.alerts == []
     assert rows(db, "SELECT rule_id FROM matches WHERE article_id = 'old'")
     ancient = story(id="ancient", link=None, published=NOW - timedelta(days=400))

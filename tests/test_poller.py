@@ -6,9 +6,9 @@ from pathlib import Path
 
 from monitor.app import App
 from monitor.store.feeds import FeedState
-from tests.stores import rows
 from tests.conftest import SEED_ID, SEED_RSS, MakeSettings
 from tests.servers import Hang, LoopbackServer, Redirect, Static, Status, Stream
+from tests.stores import rows
 
 ILLFORMED = Path(__file__).parent / "sources" / "fixtures" / "illformed"
 LAST_MODIFIED = "Mon, 23 Oct 2023 14:00:00 GMT"

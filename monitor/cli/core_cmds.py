@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import click
 
@@ -24,6 +26,15 @@ def _open_app(settings: Settings) -> App:
         sys.exit(2)
 
 
+def _run_with_store(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """A store that is locked or unreachable mid-run is a message and exit 2, not a traceback."""
+    try:
+        return asyncio.run(main())
+    except StoreError as exc:
+        click.echo(f"monitor: {exc}", err=True)
+        return 2
+
+
 @click.command()
 @config_options
 def run(config_path: str | None, log_level: str | None, log_format: str | None) -> None:
@@ -34,7 +45,7 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
         async with _open_app(settings) as app:
             return await Daemon(app).run()
 
-    sys.exit(asyncio.run(main()))
+    sys.exit(_run_with_store(main))
 
 
 @click.command()
@@ -68,7 +79,7 @@ def poll(
                 pass
         return 1 if any(r.failed for r in results) else 0
 
-    sys.exit(asyncio.run(main()))
+    sys.exit(_run_with_store(main))
 
 
 @click.group()

@@ -15,7 +15,7 @@ import time
 import xml.sax
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -245,7 +245,16 @@ def _is_web_url(value: str) -> bool:
     return bool(sep) and bool(rest) and scheme.lower() in ("http", "https")
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=1)
+
+
 def _published(entry: Mapping[str, Any], fetched_at: datetime) -> datetime:
+    """The entry's date; unknown (the fetch time) when missing or outside a sane range.
+
+    Generators emit "zero dates" (year 0001) and far-future typos; before 1970 or more than a
+    day ahead is not a publication date. A date slightly ahead (clock skew) is clamped.
+    """
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         # dict.get: FeedParserDict.get would alias a missing key to another, with a warning.
         parsed = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
@@ -254,7 +263,9 @@ def _published(entry: Mapping[str, Any], fetched_at: datetime) -> datetime:
                 when = datetime(*parsed[:6], tzinfo=UTC)
             except (ValueError, OverflowError):
                 continue
-            # A date in the future (clock skew, typos) would pin the entry to the top.
+            if when < _EARLIEST or when > fetched_at + _FUTURE_SLACK:
+                return fetched_at
+            # A date in the future (clock skew) would pin the entry to the top.
             return min(when, fetched_at)
     return fetched_at
 

@@ -34,6 +34,10 @@ class AlertSummary:
     sources: tuple[str, ...]
 
 
+def _origin_first(origin: str, feeds: list[str]) -> tuple[str, ...]:
+    return (origin, *(f for f in feeds if f != origin))
+
+
 class AlertRepo:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -97,7 +101,7 @@ class AlertRepo:
         sources = self._sources([r.article_id for r in rows])
         return [
             AlertSummary(r.id, r.rule_id, r.severity, r.created_at, r.title, r.feed, r.link,
-                         tuple(sources.get(r.article_id, (r.feed,))))
+                         _origin_first(r.feed, sources.get(r.article_id, [r.feed])))
             for r in rows
         ]  # fmt: skip
 

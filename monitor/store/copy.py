@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, insert, select
 
+from monitor.store.engine import WRITE
 from monitor.store.errors import StoreError
 from monitor.store.tables import metadata
 from monitor.store.uow import Store
@@ -23,7 +24,11 @@ def copy_store(
     One transaction on the target: a copy that fails half-way leaves it empty.
     """
     counts: dict[str, int] = {}
-    with source.read() as _src, source.engine.connect() as src, target.engine.begin() as dst:
+    with (
+        source.engine.connect() as src,
+        target.engine.connect().execution_options(**{WRITE: True}) as dst,
+        dst.begin(),
+    ):
         tables = [t for t in metadata.sorted_tables if t.name not in _SKIP]
         if dst.execute(select(func.count()).select_from(metadata.tables["articles"])).scalar():
             raise StoreError(f"{target.display_url} already holds articles: copy into an empty "

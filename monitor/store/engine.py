@@ -46,7 +46,7 @@ def sqlite_engine(url: StoreURL, *, lock_timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        write = conn.get_execution_options().get(WRITE, True)
+        write = conn.get_execution_options().get(WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     check_sqlite(engine, url)
@@ -61,9 +61,9 @@ def check_sqlite(engine: Engine, url: StoreURL) -> None:
             assert raw is not None
             mode = raw.execute("PRAGMA journal_mode=WAL").fetchone()
             problems = [r[0] for r in raw.execute("PRAGMA quick_check").fetchall()]
-    except (OperationalError, DBAPIError) as exc:
+    except (OperationalError, DBAPIError, sqlite3.DatabaseError) as exc:
         engine.dispose()
-        orig = exc.orig
+        orig = getattr(exc, "orig", exc)
         if isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
             raise StoreError(f"{url.display}: the store is locked by another process: {orig}",
                              kind="locked") from None  # fmt: skip

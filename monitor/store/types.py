@@ -28,8 +28,21 @@ def time_to_text(value: datetime) -> str:
     )
 
 
+_UNREADABLE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def time_from_text(value: str) -> datetime:
-    return datetime.strptime(value, _TEXT_FORMAT).replace(tzinfo=UTC)
+    """Never raises: a row written by an older version with a malformed time (year 1 was
+    written as ``1-01-01T…``) reads as the epoch, so one row cannot break a job over many."""
+    try:
+        return datetime.strptime(value, _TEXT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return _UNREADABLE
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

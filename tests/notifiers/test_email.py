@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor.events import AlertDelivered, AlertFailed
-from monitor.store import outbox
 from monitor.store.types import time_to_text
 from tests.stores import execute
 

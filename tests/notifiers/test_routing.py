@@ -9,7 +9,6 @@ from pathlib import Path
 
 from monitor.models import alert_id
 from monitor.notifiers import enqueue_alert
-from monitor.store import digests
 
 from .conftest import T0, make_alert, make_article, make_rule
 

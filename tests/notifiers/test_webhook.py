@@ -13,7 +13,6 @@ from monitor.events import AlertDelivered, AlertFailed
 from monitor.notifiers import NotifierConfigError
 from monitor.notifiers.channels.webhook import parse_retry_after
 from monitor.notifiers.signing import secret_key, verify
-from monitor.store import outbox
 
 from .conftest import T0, Reply, make_article, make_rule
 
