@@ -9,6 +9,8 @@ at start instead of being silently recreated or failing later.
 from __future__ import annotations
 
 import sqlite3
+import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -29,7 +31,7 @@ def sqlite_engine(url: StoreURL, *, lock_timeout: float) -> Engine:
         raise StoreError(
             f"cannot create the store's directory {path.parent}: {exc.strerror or exc}"
         ) from None
-    if path.exists() and path.is_file() and path.stat().st_size == 0:
+    if _truncated(path):
         raise StoreError(
             f"{path} is an empty file, not a store (was it truncated?). Starting afresh would "
             "alert on every article again: move it away or delete it to start a new store.",
@@ -51,6 +53,18 @@ def sqlite_engine(url: StoreURL, *, lock_timeout: float) -> Engine:
 
     check_sqlite(engine, url)
     return engine
+
+
+def _truncated(path: Path) -> bool:
+    """An empty file that no process is creating right now (SQLite makes the file empty and
+    writes its header with the first transaction, under a ``-wal`` or ``-journal`` file)."""
+    for _ in range(10):
+        if not path.is_file() or path.stat().st_size > 0:
+            return False
+        if any(path.with_name(path.name + s).exists() for s in ("-wal", "-journal")):
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def check_sqlite(engine: Engine, url: StoreURL) -> None:
