@@ -66,7 +66,7 @@ def instances(
 ) -> None:
     """The instances sharing this store: alive or not, and what each holds now."""
     settings = settings_from(config_path, log_level, log_format)
-    store = open_store(settings, migrate=False)
+    store = open_store(settings)
     try:
         with store.read() as uow:
             rows = uow.instances.all()

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -45,6 +46,13 @@ def _last_run(uow: UnitOfWork, name: str) -> datetime | None:
 def next_fire_time(cfg: DigestConfig, now: datetime) -> datetime | None:
     t = trigger_for(cfg).get_next_fire_time(None, now)
     return t if isinstance(t, datetime) else None
+
+
+class DigestStatus(NamedTuple):
+    name: str
+    cron: str
+    last_run: datetime | None
+    next_run: datetime | None
 
 
 class DigestService:
@@ -141,13 +149,11 @@ class DigestService:
                     built.append(did)
         return built
 
-    async def status(
-        self, now: datetime | None = None
-    ) -> list[tuple[str, str, datetime | None, datetime | None]]:
-        """(name, cron, last run, next run) per digest, for ``monitor digests list``."""
+    async def status(self, now: datetime | None = None) -> list[DigestStatus]:
+        """Schedule, last run and next run per digest, for ``monitor digests list``."""
         now = now or utcnow()
-        rows = []
+        rows: list[DigestStatus] = []
         for name, cfg in sorted(self._digests.items()):
             last = await self._store.run(partial(_last_run, name=name), write=False)
-            rows.append((name, cfg.cron, last, next_fire_time(cfg, now)))
+            rows.append(DigestStatus(name, cfg.cron, last, next_fire_time(cfg, now)))
         return rows
