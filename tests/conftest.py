@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+pytest.register_assert_rewrite("tests.stores")  # imported by a conftest before it is a plugin
+
 from monitor.config import Settings, resolve_paths
 
 pytest_plugins = ["tests.servers", "tests.stores"]  # loopback HTTP servers; real stores

@@ -130,3 +130,27 @@ async def test_backfill_and_retention_keep_old_stories_quiet(
     assert later.new == 1 and later.alerts == []
     fresh = await pipeline.ingest([story(id="fresh", link=None)], now=NOW)
     assert len(fresh.alerts) == 1
+
+
+async def test_a_huge_feed_is_ingested_in_bounded_transactions(
+    db: Store, ruleset: RuleSet, settings: Settings
+) -> None:
+    """Regression: a 100,000-entry feed was one 60-second transaction that locked everyone out."""
+    from sqlalchemy import event
+
+    commits = 0
+
+    def counted(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine, "commit", counted)
+    pipeline = Pipeline(
+        db, lambda: ruleset, lambda uow, alert, now: enqueue_alert(uow, alert, settings, now),
+        EventBus(), retention=timedelta(days=90), chunk_size=10,
+    )  # fmt: skip
+    articles = [story(id=f"s{i}", link=f"https://news.example/{i}") for i in range(35)]
+    result = await pipeline.ingest(articles, now=NOW)
+    event.remove(db.engine, "commit", counted)
+    assert result.new == 35 and commits == 4
+    assert rows(db, "SELECT COUNT(*) FROM articles") == [(35,)]
