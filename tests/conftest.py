@@ -10,7 +10,7 @@ import pytest
 
 pytest.register_assert_rewrite("tests.stores")  # imported by a conftest before it is a plugin
 
-from monitor.config import Settings, resolve_paths
+from monitor.config import Settings, resolve_paths  # noqa: E402
 
 pytest_plugins = ["tests.servers", "tests.stores"]  # loopback HTTP servers; real stores
 

@@ -40,7 +40,7 @@ async def test_a_missed_digest_is_sent_once_however_many_fire_times_passed(
     make_harness, tmp_path: Path
 ):
     h = make_harness(digests=DIGESTS, timezone=BERLIN)
-    monday_8, tuesday_8, wednesday_8 = fire_times("0 8 * * 1-5", BERLIN, T0, 3)
+    _monday_8, _tuesday_8, wednesday_8 = fire_times("0 8 * * 1-5", BERLIN, T0, 3)
     h.raise_alert(make_rule(schedule="morning"), make_article("a1"), now=T0)
     assert await h.notifier.digests.run_due(T0 + timedelta(hours=1)) == []  # not 08:00 yet
     # The cron job did not run for two mornings: one digest, for the latest fire time.
