@@ -141,10 +141,10 @@ class FeedRepo:
         if not names or limit <= 0:
             return []
         c = feeds.c
-        free = or_(
+        free = or_(  # never a feed this owner is polling now, whatever its heartbeat says
             c.lease_owner.is_(None),
             c.lease_until <= now,
-            c.lease_owner.not_in(live_instance_ids(now, dead_after)),
+            (c.lease_owner != owner) & c.lease_owner.not_in(live_instance_ids(now, dead_after)),
         )
         due = or_(c.next_poll_at.is_(None), c.next_poll_at <= now)
         wanted = select(c.name).where(c.name.in_(list(names)), free)

@@ -98,10 +98,10 @@ class OutboxRepo:
         if limit <= 0:
             return []
         c = outbox.c
-        lost = or_(
+        lost = or_(  # never a row this owner is sending now, whatever its heartbeat says
             c.lease_until <= now,
             c.claimed_by.is_(None),
-            c.claimed_by.not_in(live_instance_ids(now, dead_after)),
+            (c.claimed_by != owner) & c.claimed_by.not_in(live_instance_ids(now, dead_after)),
         )
         due = or_(
             (c.status == "pending") & (c.next_attempt_at <= now),
