@@ -21,7 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, delete, exists, func, select, update
 
 from monitor.models import Article, Hit
-from monitor.store.codec import article_to_row, hits_to_json
+from monitor.store.codec import article_from_row, article_to_row, hits_to_json
 from monitor.store.sql import insert_ignore, upsert
 from monitor.store.tables import (
     alerts,
@@ -157,6 +157,19 @@ class ArticleRepo:
             select(s.feed).where(s.article_id == article_id).order_by(s.seen_at, s.feed)
         )
         return [r[0] for r in rows]
+
+    def page(self, *, since: datetime, after: tuple[datetime, str] | None, limit: int
+             ) -> list[Article]:  # fmt: skip
+        """Articles published since ``since``, oldest first, ``limit`` after the key ``after``
+        (published, id): a backtest reads the store page by page, each in a short read."""
+        c = articles.c
+        stmt = select(articles).where(c.published_at >= since)
+        if after is not None:
+            stmt = stmt.where(
+                (c.published_at > after[0]) | ((c.published_at == after[0]) & (c.id > after[1]))
+            )
+        stmt = stmt.order_by(c.published_at, c.id).limit(limit)
+        return [article_from_row(dict(r)) for r in self._conn.execute(stmt).mappings()]
 
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(articles)).scalar_one())
