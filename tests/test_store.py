@@ -488,3 +488,14 @@ def test_copy_a_sqlite_store_into_postgresql(tmp_path: Path, pg_url: str) -> Non
         copy_store(src, dst)
     src.close()
     dst.close()
+
+
+def test_the_migrations_build_exactly_the_tables_the_queries_use(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from monitor.store.tables import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
