@@ -116,22 +116,24 @@ def _compile(
     used_sets: set[str] = set()
     seen_ids: dict[str, Located] = {}
     for spec in rules:
-        if spec.id in seen_ids:
+        duplicate = spec.id in seen_ids
+        if duplicate:
             report.errors.append(
                 spec.where.error(
                     f"duplicate rule id {spec.id} (also defined at {seen_ids[spec.id]}):"
                     " rule ids must be unique across all files"
                 )
             )
-            continue
-        seen_ids[spec.id] = spec.where
+        else:
+            seen_ids[spec.id] = spec.where
         _check_delivery(spec, channels, digests, report)
+        # A duplicate is compiled too, for its own errors; the rule set is refused anyway.
         compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report, shared)
         root = compiler.compile()
         used_sets.update(compiler.used_sets)
-        if root is None:
+        if root is None or duplicate:
             continue
-        if lint and not spec.examples:
+        if lint and not spec.examples and not spec.has_errors:
             report.warnings.append(
                 spec.where.warning(
                     f"rule {spec.id} has no examples: add examples: {{match: [...], no_match:"

@@ -34,7 +34,7 @@ RULE_KEYS = (
     "cooldown",
     "examples",
 )
-_REQUIRED = {"id": "my-rule", "title": "What the rule watches", "query": "drone*"}
+_REQUIRED = {"id": "my-rule", "query": "drone*"}
 _RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _COOLDOWN_RE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -245,6 +245,8 @@ class _FileReader:
                 self.rules.append(spec)
 
     def read_rule(self, node: yaml.MappingNode) -> RuleSpec | None:
+        """The rule's spec, also when it has errors, so that all of them are reported."""
+        errors_before = len(self.errors)
         values: dict[str, yaml.Node] = {}
         for key, value in self.mapping(node):
             name = str(key.value)
@@ -256,22 +258,23 @@ class _FileReader:
                 )
                 continue
             values[name] = value
-        ok = True
         texts: dict[str, str] = {}
+        failed = False
         for required, example in _REQUIRED.items():
             given = values.get(required)
             if given is None:
                 self.error(node, f"rule is missing {required}: (add {required}: {example})")
-                ok = False
+                failed = True
             elif not isinstance(given, yaml.ScalarNode) or not str(given.value).strip():
                 self.error(given, f"{required}: must be a non-empty text")
-                ok = False
+                failed = True
             else:
                 texts[required] = str(given.value)
         rule_id = texts.get("id", "")
         if "id" in texts and not _RULE_ID_RE.fullmatch(rule_id):
             self.error(values["id"], f"bad rule id {rule_id!r}: use letters, digits, -, _ and .")
-            ok = False
+            failed = True
+        title = self.read_title(node, values.get("title"), rule_id)
         severity = self.read_severity(values.get("severity"))
         fields = self.read_fields(values.get("fields"))
         notify, notify_where = self.read_names(values.get("notify"), "notify")
@@ -282,17 +285,20 @@ class _FileReader:
                 schedule, schedule_where = str(value.value).strip(), self.at(value)
             else:
                 self.error(value, "schedule: must be immediate or the name of a digest")
-                ok = False
+                failed = True
         cooldown = self.read_cooldown(values.get("cooldown"))
         examples = self.read_examples(values.get("examples"))
         query_node = values.get("query")
-        if not ok or not isinstance(query_node, yaml.ScalarNode):
+        if "query" not in texts or not isinstance(query_node, yaml.ScalarNode):
             return None
-        # A rule with other bad values is still compiled, so its query's errors (unknown
-        # sets…) are reported too; the errors already recorded refuse the rule set.
+        where = self.at(node)
+        if "id" not in texts:  # a name no valid id can take, unique per place
+            rule_id = f"<rule at {where.path}:{where.line}:{where.column}>"
+        # A rule with bad values is still compiled, so its query's errors (syntax, unknown
+        # sets…) are reported beside the others; the errors already recorded refuse the set.
         return RuleSpec(
             id=rule_id,
-            title=texts["title"].strip(),
+            title=title or rule_id,
             query=texts["query"],
             severity=severity or "medium",
             fields=fields or FIELDS,
@@ -300,11 +306,28 @@ class _FileReader:
             schedule=schedule,
             cooldown=None if isinstance(cooldown, bool) else cooldown,
             examples=examples or (),
-            where=self.at(node),
+            where=where,
             query_where=self.scalar_at(query_node),
             notify_where=notify_where,
             schedule_where=schedule_where,
+            has_errors=failed or len(self.errors) > errors_before,
         )
+
+    def read_title(self, rule: yaml.Node, node: yaml.Node | None, rule_id: str) -> str | None:
+        """The title, or None: a missing title is only a warning, the id stands in for it."""
+        if node is None or _is_null(node):
+            if rule_id:
+                self.warnings.append(
+                    self.at(rule).warning(
+                        f"rule {rule_id} has no title: its id is shown in alerts"
+                        " (add title: What the rule watches)"
+                    )
+                )
+            return None
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+            self.error(node, "title: must be a non-empty text")
+            return None
+        return str(node.value).strip()
 
     def read_severity(self, node: yaml.Node | None) -> Severity | None:
         if node is None:
@@ -406,15 +429,19 @@ class _FileReader:
             return ExampleSpec(expect, text=str(node.value), where=self.at(node))
         if isinstance(node, yaml.MappingNode):
             fields: list[tuple[str, str]] = []
+            bad = False
             for key, value in self.mapping(node):
                 name = str(key.value)
                 if name not in FIELDS:
                     self.error(key, f"unknown field {name}{did_you_mean(name, FIELDS)} in example")
-                    return None
-                if not isinstance(value, yaml.ScalarNode):
+                    bad = True
+                elif not isinstance(value, yaml.ScalarNode):
                     self.error(value, f"example {name}: must be a text")
-                    return None
-                fields.append((name, str(value.value)))
+                    bad = True
+                else:
+                    fields.append((name, str(value.value)))
+            if bad:
+                return None
             if fields:
                 return ExampleSpec(expect, fields=tuple(fields), where=self.at(node))
         self.error(node, "an example is a text, or a mapping of title:/summary:/content: texts")

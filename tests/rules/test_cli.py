@@ -149,3 +149,12 @@ def test_explain_unknown_rule(rules_dir: Path, tmp_path: Path) -> None:
         main, ["explain", "--rules", str(rules_dir), "--rule", "nope", str(story)]
     )
     assert result.exit_code == 2 and "no rule 'nope'" in result.output
+
+
+def test_rules_check_warns_about_a_rule_without_title(rules_dir: Path) -> None:
+    (rules_dir / "t.yaml").write_text(
+        "rules:\n  - {id: untitled, query: x, examples: {match: [x]}}\n", encoding="utf-8"
+    )
+    code, out, err = run("rules", "check", str(rules_dir))
+    assert code == 0 and "ok: 2 rules" in out
+    assert "t.yaml:2:5: warning: rule untitled has no title" in err
