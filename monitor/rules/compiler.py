@@ -50,6 +50,7 @@ from monitor.rules.ruleset import CompiledRule, RuleSet
 from monitor.rules.spec import RuleSpec, SetSpec
 from monitor.rules.terms import Phrase, TermError, parse_phrase
 
+MAX_SET_DEPTH = 64  # sets including sets including sets…
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "er", "ers", "ion", "ions", "ly", "ies", "ied")
 
 
@@ -276,6 +277,7 @@ def _resolve_sets(
         refs[s.name] = links
     resolved: dict[str, tuple[SetEntry, ...]] = {}
     reported_cycles: set[frozenset[str]] = set()
+    too_deep: list[str] = []
 
     def expand(name: str, path: list[str]) -> tuple[SetEntry, ...]:
         done = resolved.get(name)
@@ -295,6 +297,17 @@ def _resolve_sets(
                             "set cycle: "
                             + " → ".join("@" + c for c in cycle)
                             + ": a set cannot contain itself; remove one of these references"
+                        )
+                    )
+                continue
+            if len(path) + 1 >= MAX_SET_DEPTH:  # expanding recurses once per level
+                if not too_deep:
+                    too_deep.append(name)
+                    report.errors.append(
+                        where.error(
+                            f"sets include each other more than {MAX_SET_DEPTH} levels deep"
+                            f" (@{path[0]} → @{path[1]} → … → @{name} → @{target}):"
+                            " include the entries more directly"
                         )
                     )
                 continue

@@ -1,12 +1,13 @@
 """Reading rule files: YAML to specs, with the file:line:column of every value.
 
-PyYAML's ``compose`` keeps a start mark on every node, so each key, set entry and
+``yaml_compose.compose`` keeps a start mark on every node, so each key, set entry and
 query is located; a query's characters are mapped back through quoting, escapes
 and folding so an error inside a query points at the right column.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, Sequence
@@ -20,6 +21,7 @@ from monitor.rules.compiler import LoadResult, compile_rules
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
 from monitor.rules.query import SET_NAME_RE
 from monitor.rules.spec import EntrySpec, ExampleSpec, RuleSpec, SetSpec
+from monitor.rules.yaml_compose import compose
 
 RULE_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = ("actors", "keywords", "rules")
@@ -38,6 +40,9 @@ _REQUIRED = {"id": "my-rule", "query": "drone*"}
 _RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _COOLDOWN_RE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# A rule file is text an analyst writes; one far larger is a mistake (a log or data file
+# saved as .yaml) and would hold the loader, and the daemon's reload, for minutes.
+DEFAULT_MAX_FILE_BYTES = 10_000_000
 
 
 def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -60,11 +65,13 @@ def load_rules(
     *,
     channels: Collection[str] | None = None,
     digests: Collection[str] | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> LoadResult:
     """Load and compile every rule file under ``paths``; report all errors of all files.
 
     ``channels``/``digests`` are the configured names, to check ``notify:`` and
-    ``schedule:`` against (None: don't check).
+    ``schedule:`` against (None: don't check). A file larger than ``max_file_bytes``
+    (the ``rules.max_file_bytes`` setting) is refused unread.
     """
     files, errors = rule_files([Path(p) for p in paths])
     sets: list[SetSpec] = []
@@ -72,7 +79,7 @@ def load_rules(
     warnings: list[Diagnostic] = []
     for path in files:
         reader = _FileReader(path)
-        reader.read()
+        reader.read(max_file_bytes)
         sets.extend(reader.sets)
         rules.extend(reader.rules)
         errors.extend(reader.errors)
@@ -138,9 +145,20 @@ class _FileReader:
 
     # ---------------------------------------------------------------- reading
 
-    def read(self) -> None:
+    def read(self, max_bytes: int) -> None:
         try:
-            self.text = self.path.read_text(encoding="utf-8")
+            self.text = self.read_text(max_bytes)
+        except _TooLarge as exc:
+            self.errors.append(
+                Diagnostic(
+                    self.name,
+                    1,
+                    1,
+                    f"file too large: {exc.size:,} bytes, more than the {max_bytes:,} allowed"
+                    " (rules.max_file_bytes): split it into several rule files",
+                )
+            )
+            return
         except UnicodeDecodeError as exc:
             self.errors.append(
                 Diagnostic(self.name, 1, 1, f"not UTF-8 text ({exc.reason}): save it as UTF-8")
@@ -151,7 +169,7 @@ class _FileReader:
             return
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            root = compose(self.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -180,6 +198,17 @@ class _FileReader:
                     f"unknown key {key.value}{did_you_mean(str(key.value), TOP_KEYS)}:"
                     f" a rule file has {', '.join(TOP_KEYS)}",
                 )
+
+    def read_text(self, max_bytes: int) -> str:
+        """The file as text with universal newlines, refused (unread) beyond ``max_bytes``."""
+        with self.path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise _TooLarge(size)
+            data = fh.read(max_bytes + 1)  # the file may have grown since
+        if len(data) > max_bytes:
+            raise _TooLarge(len(data))
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
     def mapping(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.ScalarNode, yaml.Node]]:
         """The (key, value) pairs of a mapping; reports non-scalar and duplicate keys."""
@@ -446,6 +475,12 @@ class _FileReader:
                 return ExampleSpec(expect, fields=tuple(fields), where=self.at(node))
         self.error(node, "an example is a text, or a mapping of title:/summary:/content: texts")
         return None
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 def _is_null(node: yaml.Node) -> bool:
