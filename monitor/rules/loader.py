@@ -46,17 +46,27 @@ DEFAULT_MAX_FILE_BYTES = 10_000_000
 
 
 def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """The rule files under ``paths`` (files, or directories searched recursively)."""
+    """The rule files under ``paths`` (files, or directories searched recursively).
+
+    A file reached twice (``--rules rules --rules rules/iran.yaml``) is read once:
+    read twice, each of its rules and sets would be reported as a duplicate of itself.
+    """
     files: list[Path] = []
     errors: list[Diagnostic] = []
+    seen: set[Path] = set()
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
-            files.extend(found)
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             errors.append(Diagnostic(str(path), 1, 1, "no such rule file or directory"))
+            continue
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
     return files, errors
 
 
