@@ -46,7 +46,7 @@ from monitor.rules.query import (
     TermNode,
     parse_query,
 )
-from monitor.rules.ruleset import CompiledRule, RuleSet
+from monitor.rules.ruleset import CompiledRule, FeedFilter, RuleSet
 from monitor.rules.spec import RuleSpec, SetSpec
 from monitor.rules.terms import Phrase, TermError, parse_phrase
 
@@ -141,7 +141,9 @@ def _compile(
                     " [...]} so `monitor rules test` can check it"
                 )
             )
-        compiled.append(CompiledRule(_rule_of(spec), root, spec.examples))
+        compiled.append(
+            CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
+        )
     if lint:
         _warn_unused_sets(sets, references, used_sets, report)
     version = _version(sets, rules)
@@ -167,6 +169,7 @@ def _rule_of(spec: RuleSpec) -> Rule:
         schedule=spec.schedule,
         cooldown=spec.cooldown,
         source=f"{spec.where.path}:{spec.where.line}",
+        feeds=spec.feeds,
     )
 
 
@@ -184,6 +187,7 @@ def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
                 list(r.notify),
                 r.schedule,
                 r.cooldown.total_seconds() if r.cooldown else None,
+                *([list(r.feeds)] if r.feeds else []),  # versions of rules without stay put
             ]
             for r in rules
         ],

@@ -34,6 +34,7 @@ RULE_KEYS = (
     "notify",
     "schedule",
     "cooldown",
+    "feeds",
     "examples",
 )
 _REQUIRED = {"id": "my-rule", "query": "drone*"}
@@ -326,6 +327,7 @@ class _FileReader:
                 self.error(value, "schedule: must be immediate or the name of a digest")
                 failed = True
         cooldown = self.read_cooldown(values.get("cooldown"))
+        feeds = self.read_feeds(values.get("feeds"))
         examples = self.read_examples(values.get("examples"))
         query_node = values.get("query")
         if "query" not in texts or not isinstance(query_node, yaml.ScalarNode):
@@ -350,6 +352,7 @@ class _FileReader:
             notify_where=notify_where,
             schedule_where=schedule_where,
             has_errors=failed or len(self.errors) > errors_before,
+            feeds=feeds,
         )
 
     def read_title(self, rule: yaml.Node, node: yaml.Node | None, rule_id: str) -> str | None:
@@ -418,6 +421,29 @@ class _FileReader:
             names.append(str(item.value).strip())
             places.append(self.at(item))
         return tuple(names), tuple(places)
+
+    def read_feeds(self, node: yaml.Node | None) -> tuple[str, ...]:
+        """Feed names and ``tag:NAME`` entries (reported when malformed); () for every feed."""
+        if node is None or _is_null(node):
+            return ()
+        names, places = self.read_names(node, "feeds")
+        if not names:
+            self.error(node, "feeds: must list feed names or tag:NAME, e.g. [tag:wire, reuters]")
+            return ()
+        out: list[str] = []
+        for name, where in zip(names, places, strict=True):
+            kind, colon, rest = name.partition(":")
+            if colon and kind != "tag":
+                hint = did_you_mean(kind, ("tag",))
+                self.errors.append(
+                    where.error(f"bad feeds entry {name!r}{hint}: write a feed name or tag:NAME")
+                )
+                continue
+            if colon and not rest.strip():
+                self.errors.append(where.error("tag: needs the tag's name, e.g. tag:wire"))
+                continue
+            out.append(f"tag:{rest.strip()}" if colon else name)
+        return tuple(dict.fromkeys(out))
 
     def read_cooldown(self, node: yaml.Node | None) -> timedelta | bool | None:
         """The cooldown, None when absent, False when invalid (already reported)."""

@@ -74,3 +74,4 @@ class RuleSpec:
     notify_where: tuple[Located, ...] = ()
     schedule_where: Located = MEMORY
     has_errors: bool = False
+    feeds: tuple[str, ...] = ()  # feed names and tag:NAME; empty: every feed
