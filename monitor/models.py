@@ -31,6 +31,7 @@ class Article:
     tags: tuple[str, ...] = ()
     summary_html: str = ""
     content_html: str = ""
+    feed_tags: tuple[str, ...] = ()  # the tags of the feed it came from (rules' feeds: tag:x)
 
     def text(self, field_name: str) -> str:
         """The plain text of one matchable field (title, summary or content)."""
@@ -61,6 +62,7 @@ class Rule:
     schedule: str = "immediate"  # or the name of a digest
     cooldown: timedelta | None = None
     source: str = ""  # "path:line" where the rule is defined
+    feeds: tuple[str, ...] = ()  # feed names and tag:NAME entries; empty means every feed
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,6 +253,12 @@ def _explain_one(rs: RuleSet, rule_id: str, article: Article, color: bool) -> No
     ex = rs.explain(rule_id, article)
     verdict = "MATCHES" if ex.matched else "does not match"
     click.echo(f"rule {ex.rule.id} ({ex.rule.severity}) {verdict} article {safe(article.id)}")
+    if not ex.feed_admitted:
+        tags = f" (tags: {', '.join(article.feed_tags)})" if article.feed_tags else ""
+        click.echo(
+            f"feed {safe(article.feed)}{safe(tags)} is not among the rule's feeds:"
+            f" {', '.join(ex.rule.feeds)}"
+        )
     click.echo(f"query: {ex.rule.query.strip()}")
     for line in render_tree(ex.tree):
         click.echo(_colour_mark(line, color))

@@ -101,6 +101,9 @@ def article_from_json(obj: dict[str, Any]) -> Article:
         if value is not None and not isinstance(value, str):
             raise ValueError(f'"{key}" must be a string')
         texts[key] = value or ""
+    feed_tags = obj.get("feed_tags", [])
+    if not isinstance(feed_tags, list) or not all(isinstance(t, str) for t in feed_tags):
+        raise ValueError('"feed_tags" must be a list of strings')
     published = _EPOCH
     raw = obj.get("published")
     if raw is not None:
@@ -113,6 +116,7 @@ def article_from_json(obj: dict[str, Any]) -> Article:
     return Article(
         id=str(article_id),
         feed=texts["feed"] or "-",
+        feed_tags=tuple(feed_tags),
         title=texts["title"],
         link=texts["link"] or None,
         published=published,

@@ -46,10 +46,11 @@ from monitor.rules.query import (
     TermNode,
     parse_query,
 )
-from monitor.rules.ruleset import CompiledRule, RuleSet
+from monitor.rules.ruleset import CompiledRule, FeedFilter, RuleSet
 from monitor.rules.spec import RuleSpec, SetSpec
 from monitor.rules.terms import Phrase, TermError, parse_phrase
 
+MAX_SET_DEPTH = 64  # sets including sets including sets…
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "er", "ers", "ion", "ions", "ly", "ies", "ied")
 
 
@@ -116,29 +117,33 @@ def _compile(
     used_sets: set[str] = set()
     seen_ids: dict[str, Located] = {}
     for spec in rules:
-        if spec.id in seen_ids:
+        duplicate = spec.id in seen_ids
+        if duplicate:
             report.errors.append(
                 spec.where.error(
                     f"duplicate rule id {spec.id} (also defined at {seen_ids[spec.id]}):"
                     " rule ids must be unique across all files"
                 )
             )
-            continue
-        seen_ids[spec.id] = spec.where
+        else:
+            seen_ids[spec.id] = spec.where
         _check_delivery(spec, channels, digests, report)
+        # A duplicate is compiled too, for its own errors; the rule set is refused anyway.
         compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report, shared)
         root = compiler.compile()
         used_sets.update(compiler.used_sets)
-        if root is None:
+        if root is None or duplicate:
             continue
-        if lint and not spec.examples:
+        if lint and not spec.examples and not spec.has_errors:
             report.warnings.append(
                 spec.where.warning(
                     f"rule {spec.id} has no examples: add examples: {{match: [...], no_match:"
                     " [...]} so `monitor rules test` can check it"
                 )
             )
-        compiled.append(CompiledRule(_rule_of(spec), root, spec.examples))
+        compiled.append(
+            CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
+        )
     if lint:
         _warn_unused_sets(sets, references, used_sets, report)
     version = _version(sets, rules)
@@ -164,6 +169,7 @@ def _rule_of(spec: RuleSpec) -> Rule:
         schedule=spec.schedule,
         cooldown=spec.cooldown,
         source=f"{spec.where.path}:{spec.where.line}",
+        feeds=spec.feeds,
     )
 
 
@@ -181,6 +187,7 @@ def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
                 list(r.notify),
                 r.schedule,
                 r.cooldown.total_seconds() if r.cooldown else None,
+                *([list(r.feeds)] if r.feeds else []),  # versions of rules without stay put
             ]
             for r in rules
         ],
@@ -274,6 +281,7 @@ def _resolve_sets(
         refs[s.name] = links
     resolved: dict[str, tuple[SetEntry, ...]] = {}
     reported_cycles: set[frozenset[str]] = set()
+    too_deep: list[str] = []
 
     def expand(name: str, path: list[str]) -> tuple[SetEntry, ...]:
         done = resolved.get(name)
@@ -293,6 +301,17 @@ def _resolve_sets(
                             "set cycle: "
                             + " → ".join("@" + c for c in cycle)
                             + ": a set cannot contain itself; remove one of these references"
+                        )
+                    )
+                continue
+            if len(path) + 1 >= MAX_SET_DEPTH:  # expanding recurses once per level
+                if not too_deep:
+                    too_deep.append(name)
+                    report.errors.append(
+                        where.error(
+                            f"sets include each other more than {MAX_SET_DEPTH} levels deep"
+                            f" (@{path[0]} → @{path[1]} → … → @{name} → @{target}):"
+                            " include the entries more directly"
                         )
                     )
                 continue

@@ -1,12 +1,14 @@
 """Reading rule files: YAML to specs, with the file:line:column of every value.
 
-PyYAML's ``compose`` keeps a start mark on every node, so each key, set entry and
+``yaml_compose.compose`` keeps a start mark on every node, so each key, set entry and
 query is located; a query's characters are mapped back through quoting, escapes
 and folding so an error inside a query points at the right column.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, Sequence
@@ -20,6 +22,7 @@ from monitor.rules.compiler import LoadResult, compile_rules
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
 from monitor.rules.query import SET_NAME_RE
 from monitor.rules.spec import EntrySpec, ExampleSpec, RuleSpec, SetSpec
+from monitor.rules.yaml_compose import compose
 
 RULE_SUFFIXES = (".yaml", ".yml")
 TOP_KEYS = ("actors", "keywords", "rules")
@@ -32,26 +35,40 @@ RULE_KEYS = (
     "notify",
     "schedule",
     "cooldown",
+    "feeds",
     "examples",
 )
-_REQUIRED = {"id": "my-rule", "title": "What the rule watches", "query": "drone*"}
+_REQUIRED = {"id": "my-rule", "query": "drone*"}
 _RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _COOLDOWN_RE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# A rule file is text an analyst writes; one far larger is a mistake (a log or data file
+# saved as .yaml) and would hold the loader, and the daemon's reload, for minutes.
+DEFAULT_MAX_FILE_BYTES = 10_000_000
 
 
 def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """The rule files under ``paths`` (files, or directories searched recursively)."""
+    """The rule files under ``paths`` (files, or directories searched recursively).
+
+    A file reached twice (``--rules rules --rules rules/iran.yaml``) is read once:
+    read twice, each of its rules and sets would be reported as a duplicate of itself.
+    """
     files: list[Path] = []
     errors: list[Diagnostic] = []
+    seen: set[Path] = set()
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
-            files.extend(found)
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             errors.append(Diagnostic(str(path), 1, 1, "no such rule file or directory"))
+            continue
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
     return files, errors
 
 
@@ -60,19 +77,39 @@ def load_rules(
     *,
     channels: Collection[str] | None = None,
     digests: Collection[str] | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> LoadResult:
     """Load and compile every rule file under ``paths``; report all errors of all files.
 
     ``channels``/``digests`` are the configured names, to check ``notify:`` and
-    ``schedule:`` against (None: don't check).
+    ``schedule:`` against (None: don't check). A file larger than ``max_file_bytes``
+    (the ``rules.max_file_bytes`` setting) is refused unread.
     """
+    # As in compile_rules: reading allocates millions of nodes and specs that all live
+    # until compiled; the cyclic collector would traverse them again and again (most of
+    # the time of composing a 100,000-rule start) and find nothing to free.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(paths, channels, digests, max_file_bytes)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(
+    paths: Sequence[Path],
+    channels: Collection[str] | None,
+    digests: Collection[str] | None,
+    max_file_bytes: int,
+) -> LoadResult:
     files, errors = rule_files([Path(p) for p in paths])
     sets: list[SetSpec] = []
     rules: list[RuleSpec] = []
     warnings: list[Diagnostic] = []
     for path in files:
         reader = _FileReader(path)
-        reader.read()
+        reader.read(max_file_bytes)
         sets.extend(reader.sets)
         rules.extend(reader.rules)
         errors.extend(reader.errors)
@@ -111,7 +148,13 @@ class _FileReader:
         text, value = self.text, str(node.value)
         p, end = node.start_mark.index, node.end_mark.index
         style = node.style
-        if style in ("'", '"'):
+        quoted = style in ("'", '"')
+        if "\n" not in text[p:end] and text[p + quoted : end - quoted] == value:
+            # One line, written as it reads (no escapes): each character is where it stands,
+            # so no per-character map is needed (the common case, and 100,000 of them).
+            mark = node.start_mark
+            return Located(self.name, mark.line + 1, mark.column + 1 + quoted)
+        if quoted:
             p += 1
         elif style in ("|", ">"):
             newline = text.find("\n", p, end)
@@ -138,9 +181,20 @@ class _FileReader:
 
     # ---------------------------------------------------------------- reading
 
-    def read(self) -> None:
+    def read(self, max_bytes: int) -> None:
         try:
-            self.text = self.path.read_text(encoding="utf-8")
+            self.text = self.read_text(max_bytes)
+        except _TooLarge as exc:
+            self.errors.append(
+                Diagnostic(
+                    self.name,
+                    1,
+                    1,
+                    f"file too large: {exc.size:,} bytes, more than the {max_bytes:,} allowed"
+                    " (rules.max_file_bytes): split it into several rule files",
+                )
+            )
+            return
         except UnicodeDecodeError as exc:
             self.errors.append(
                 Diagnostic(self.name, 1, 1, f"not UTF-8 text ({exc.reason}): save it as UTF-8")
@@ -151,7 +205,7 @@ class _FileReader:
             return
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            root = compose(self.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -180,6 +234,17 @@ class _FileReader:
                     f"unknown key {key.value}{did_you_mean(str(key.value), TOP_KEYS)}:"
                     f" a rule file has {', '.join(TOP_KEYS)}",
                 )
+
+    def read_text(self, max_bytes: int) -> str:
+        """The file as text with universal newlines, refused (unread) beyond ``max_bytes``."""
+        with self.path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise _TooLarge(size)
+            data = fh.read(max_bytes + 1)  # the file may have grown since
+        if len(data) > max_bytes:
+            raise _TooLarge(len(data))
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
     def mapping(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.ScalarNode, yaml.Node]]:
         """The (key, value) pairs of a mapping; reports non-scalar and duplicate keys."""
@@ -245,6 +310,8 @@ class _FileReader:
                 self.rules.append(spec)
 
     def read_rule(self, node: yaml.MappingNode) -> RuleSpec | None:
+        """The rule's spec, also when it has errors, so that all of them are reported."""
+        errors_before = len(self.errors)
         values: dict[str, yaml.Node] = {}
         for key, value in self.mapping(node):
             name = str(key.value)
@@ -256,22 +323,23 @@ class _FileReader:
                 )
                 continue
             values[name] = value
-        ok = True
         texts: dict[str, str] = {}
+        failed = False
         for required, example in _REQUIRED.items():
             given = values.get(required)
             if given is None:
                 self.error(node, f"rule is missing {required}: (add {required}: {example})")
-                ok = False
+                failed = True
             elif not isinstance(given, yaml.ScalarNode) or not str(given.value).strip():
                 self.error(given, f"{required}: must be a non-empty text")
-                ok = False
+                failed = True
             else:
                 texts[required] = str(given.value)
         rule_id = texts.get("id", "")
         if "id" in texts and not _RULE_ID_RE.fullmatch(rule_id):
             self.error(values["id"], f"bad rule id {rule_id!r}: use letters, digits, -, _ and .")
-            ok = False
+            failed = True
+        title = self.read_title(node, values.get("title"), rule_id)
         severity = self.read_severity(values.get("severity"))
         fields = self.read_fields(values.get("fields"))
         notify, notify_where = self.read_names(values.get("notify"), "notify")
@@ -282,17 +350,21 @@ class _FileReader:
                 schedule, schedule_where = str(value.value).strip(), self.at(value)
             else:
                 self.error(value, "schedule: must be immediate or the name of a digest")
-                ok = False
+                failed = True
         cooldown = self.read_cooldown(values.get("cooldown"))
+        feeds = self.read_feeds(values.get("feeds"))
         examples = self.read_examples(values.get("examples"))
         query_node = values.get("query")
-        if not ok or not isinstance(query_node, yaml.ScalarNode):
+        if "query" not in texts or not isinstance(query_node, yaml.ScalarNode):
             return None
-        # A rule with other bad values is still compiled, so its query's errors (unknown
-        # sets…) are reported too; the errors already recorded refuse the rule set.
+        where = self.at(node)
+        if "id" not in texts:  # a name no valid id can take, unique per place
+            rule_id = f"<rule at {where.path}:{where.line}:{where.column}>"
+        # A rule with bad values is still compiled, so its query's errors (syntax, unknown
+        # sets…) are reported beside the others; the errors already recorded refuse the set.
         return RuleSpec(
             id=rule_id,
-            title=texts["title"].strip(),
+            title=title or rule_id,
             query=texts["query"],
             severity=severity or "medium",
             fields=fields or FIELDS,
@@ -300,11 +372,29 @@ class _FileReader:
             schedule=schedule,
             cooldown=None if isinstance(cooldown, bool) else cooldown,
             examples=examples or (),
-            where=self.at(node),
+            where=where,
             query_where=self.scalar_at(query_node),
             notify_where=notify_where,
             schedule_where=schedule_where,
+            has_errors=failed or len(self.errors) > errors_before,
+            feeds=feeds,
         )
+
+    def read_title(self, rule: yaml.Node, node: yaml.Node | None, rule_id: str) -> str | None:
+        """The title, or None: a missing title is only a warning, the id stands in for it."""
+        if node is None or _is_null(node):
+            if rule_id:
+                self.warnings.append(
+                    self.at(rule).warning(
+                        f"rule {rule_id} has no title: its id is shown in alerts"
+                        " (add title: What the rule watches)"
+                    )
+                )
+            return None
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+            self.error(node, "title: must be a non-empty text")
+            return None
+        return str(node.value).strip()
 
     def read_severity(self, node: yaml.Node | None) -> Severity | None:
         if node is None:
@@ -357,6 +447,29 @@ class _FileReader:
             places.append(self.at(item))
         return tuple(names), tuple(places)
 
+    def read_feeds(self, node: yaml.Node | None) -> tuple[str, ...]:
+        """Feed names and ``tag:NAME`` entries (reported when malformed); () for every feed."""
+        if node is None or _is_null(node):
+            return ()
+        names, places = self.read_names(node, "feeds")
+        if not names:
+            self.error(node, "feeds: must list feed names or tag:NAME, e.g. [tag:wire, reuters]")
+            return ()
+        out: list[str] = []
+        for name, where in zip(names, places, strict=True):
+            kind, colon, rest = name.partition(":")
+            if colon and kind != "tag":
+                hint = did_you_mean(kind, ("tag",))
+                self.errors.append(
+                    where.error(f"bad feeds entry {name!r}{hint}: write a feed name or tag:NAME")
+                )
+                continue
+            if colon and not rest.strip():
+                self.errors.append(where.error("tag: needs the tag's name, e.g. tag:wire"))
+                continue
+            out.append(f"tag:{rest.strip()}" if colon else name)
+        return tuple(dict.fromkeys(out))
+
     def read_cooldown(self, node: yaml.Node | None) -> timedelta | bool | None:
         """The cooldown, None when absent, False when invalid (already reported)."""
         if node is None or _is_null(node):
@@ -406,19 +519,29 @@ class _FileReader:
             return ExampleSpec(expect, text=str(node.value), where=self.at(node))
         if isinstance(node, yaml.MappingNode):
             fields: list[tuple[str, str]] = []
+            bad = False
             for key, value in self.mapping(node):
                 name = str(key.value)
                 if name not in FIELDS:
                     self.error(key, f"unknown field {name}{did_you_mean(name, FIELDS)} in example")
-                    return None
-                if not isinstance(value, yaml.ScalarNode):
+                    bad = True
+                elif not isinstance(value, yaml.ScalarNode):
                     self.error(value, f"example {name}: must be a text")
-                    return None
-                fields.append((name, str(value.value)))
+                    bad = True
+                else:
+                    fields.append((name, str(value.value)))
+            if bad:
+                return None
             if fields:
                 return ExampleSpec(expect, fields=tuple(fields), where=self.at(node))
         self.error(node, "an example is a text, or a mapping of title:/summary:/content: texts")
         return None
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 def _is_null(node: yaml.Node) -> bool:

@@ -23,6 +23,9 @@ _BARE_STOP = set('()",{}') | {" ", "\t", "\n", "\r"}
 _BARE_RE = re.compile("[^" + re.escape("".join(sorted(_BARE_STOP))) + "]*")
 _SPACE_RE = re.compile(r"\s*")
 _LOWER_OPERATORS = {"and", "or", "not", "near", "onear", "atleast"}
+# Parentheses, NOT, fields and ATLEAST nest; the parser and the compiler recurse once per
+# level, so an absurd depth would end in a RecursionError instead of an error message.
+MAX_QUERY_DEPTH = 64
 
 
 class QueryError(ValueError):
@@ -241,6 +244,18 @@ class _Parser:
         self.query = query
         self.toks = tokens
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        """Enter one more level of nesting at ``tok``; refuse more than MAX_QUERY_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_QUERY_DEPTH:
+            raise QueryError(
+                f"the query is nested more than {MAX_QUERY_DEPTH} levels deep (parentheses,"
+                " NOT, fields, ATLEAST): simplify it or split it into several rules",
+                tok.start,
+                tok.end,
+            )
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -313,7 +328,9 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "NOT":
             self.take()
+            self.deeper(tok)
             child = self._operand_after(tok, self.parse_unary)
+            self.depth -= 1
             return NotNode(child, tok.start, child.end)
         return self.parse_primary()
 
@@ -332,7 +349,9 @@ class _Parser:
                 raise QueryError(
                     "empty parentheses: put a term inside ( )", tok.start, self.peek().end
                 )
+            self.deeper(tok)
             inner = self.parse_or()
+            self.depth -= 1
             close = self.peek()
             if close.kind != ")":
                 if close.kind == "END":
@@ -344,7 +363,9 @@ class _Parser:
             return inner
         if tok.kind == "FIELD":
             self.take()
+            self.deeper(tok)
             child = self._operand_after(tok, self.parse_primary)
+            self.depth -= 1
             if _contains_field(child):
                 raise QueryError(
                     "a field restriction cannot contain another one", tok.start, tok.end
@@ -369,10 +390,12 @@ class _Parser:
                 op.end,
             )
         self.take()
+        self.deeper(op)
         children = [self.parse_or()]
         while self.peek().kind == ",":
             self.take()
             children.append(self.parse_or())
+        self.depth -= 1
         close = self.peek()
         if close.kind != ")":
             if close.kind == "END":

@@ -13,10 +13,31 @@ from monitor.rules.spec import ExampleSpec
 
 
 @dataclass(frozen=True, slots=True)
+class FeedFilter:
+    """The feeds a rule is restricted to, by name or by tag (``feeds: [tag:wire, reuters]``)."""
+
+    names: frozenset[str]
+    tags: frozenset[str]
+
+    @classmethod
+    def of(cls, entries: Sequence[str]) -> FeedFilter | None:
+        """The filter for a rule's ``feeds:`` entries; None (every feed) when there are none."""
+        if not entries:
+            return None
+        tags = frozenset(e.removeprefix("tag:") for e in entries if e.startswith("tag:"))
+        names = frozenset(e for e in entries if not e.startswith("tag:"))
+        return cls(names, tags)
+
+    def admits(self, article: Article) -> bool:
+        return article.feed in self.names or not self.tags.isdisjoint(article.feed_tags)
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRule:
     rule: Rule
     root: CNode
     examples: tuple[ExampleSpec, ...] = ()
+    feeds: FeedFilter | None = None  # None: every feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +48,7 @@ class Explanation:
     tree: ExplainNode
     matched: bool
     hits: tuple[Hit, ...]
+    feed_admitted: bool = True  # False: the query may hold, but the rule skips this feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +91,10 @@ class RuleSet:
         return self._compiled[self._by_id[rule_id]].examples
 
     def match(self, article: Article) -> list[RuleMatch]:
-        """Every rule that matches the article, in rule order, with its hits."""
+        """Every rule that matches the article, in rule order, with its hits.
+
+        A rule restricted to some feeds (``feeds:``) is skipped for articles of others.
+        """
         occ = self._index.occurrences(article)
         if not occ.masks:
             return []
@@ -77,12 +102,17 @@ class RuleSet:
         found: list[RuleMatch] = []
         for i in self._index.candidates(occ):
             c = compiled[i]
+            if c.feeds is not None and not c.feeds.admits(article):
+                continue
             if c.root.test(occ):
                 found.append(RuleMatch(c.rule, self._hits(occ, c.root)))
         return found
 
     def evaluate(self, rule_id: str, article: Article) -> RuleMatch | None:
-        """Whether one rule matches (for examples and tests), bypassing candidate selection."""
+        """Whether one rule's query holds (for examples and tests).
+
+        Bypasses candidate selection and the feed filter: examples test the query.
+        """
         c = self._compiled[self._by_id[rule_id]]
         occ = self._index.occurrences(article)
         if not c.root.test(occ):
@@ -93,9 +123,10 @@ class RuleSet:
         """The rule's query as a tree, each node marked with whether it held on the article."""
         c = self._compiled[self._by_id[rule_id]]
         occ = self._index.occurrences(article)
-        matched = c.root.test(occ)
-        hits = self._hits(occ, c.root) if matched else ()
-        return Explanation(c.rule, c.root.explain(occ), matched, hits)
+        admitted = c.feeds is None or c.feeds.admits(article)
+        held = c.root.test(occ)
+        hits = self._hits(occ, c.root) if held else ()
+        return Explanation(c.rule, c.root.explain(occ), held and admitted, hits, admitted)
 
     def stats(self) -> RuleSetStats:
         return RuleSetStats(

@@ -54,6 +54,12 @@ class ExampleSpec:
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
+    """One rule as written.
+
+    ``has_errors``: the loader already reported errors in it; it is compiled only so that
+    its query's errors are reported too, and is not linted (its warnings would be noise).
+    """
+
     id: str
     title: str
     query: str
@@ -67,3 +73,5 @@ class RuleSpec:
     query_where: Located = MEMORY
     notify_where: tuple[Located, ...] = ()
     schedule_where: Located = MEMORY
+    has_errors: bool = False
+    feeds: tuple[str, ...] = ()  # feed names and tag:NAME; empty: every feed

@@ -2,6 +2,11 @@
 
 The daemon decides what to do with a result: keep the last good rule set when
 ``result.ruleset`` is None, and log the errors (they carry file:line:column).
+
+The watcher must outlive any one bad reload: an exception escaping it would end the
+task silently and leave the daemon deaf to every later edit. So a reload that raises
+is logged with its traceback and handed on as a refused result (the last good rules
+keep running), and an exception in the ``reload`` callback is logged too.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from pathlib import Path
 from watchfiles import Change, awatch
 
 from monitor.rules.compiler import LoadResult
-from monitor.rules.loader import RULE_SUFFIXES, load_rules
+from monitor.rules.diagnostics import Diagnostic
+from monitor.rules.loader import DEFAULT_MAX_FILE_BYTES, RULE_SUFFIXES, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +55,13 @@ async def watch_rules(
     digests: Collection[str] | None = None,
     debounce_ms: int = 300,
     force_polling: bool | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> None:
     """Until ``stop`` is set, re-load the rules whenever a rule file changes.
 
     Each change (a batch of file events within ``debounce_ms``) leads to one
-    :func:`load_rules` of all ``paths`` and one call of ``reload(result)``.
+    :func:`load_rules` of all ``paths`` and one call of ``reload(result)``;
+    ``max_file_bytes`` is passed on to it.
     """
     paths = [Path(p) for p in paths]
     roots, files, dirs = _watch_targets(paths)
@@ -78,5 +86,27 @@ async def watch_rules(
     ):
         changed = sorted({name for _, name in changes})
         log.info("rule files changed: %s", ", ".join(changed))
-        result = await asyncio.to_thread(load_rules, paths, channels=channels, digests=digests)
-        reload(result)
+        result = await _load(paths, changed, channels, digests, max_file_bytes)
+        try:
+            reload(result)
+        except Exception:
+            log.exception("applying the reloaded rules failed; still watching for changes")
+
+
+async def _load(
+    paths: Sequence[Path],
+    changed: Sequence[str],
+    channels: Collection[str] | None,
+    digests: Collection[str] | None,
+    max_file_bytes: int,
+) -> LoadResult:
+    """One re-load; a failure of the loader itself becomes a refused result."""
+    try:
+        return await asyncio.to_thread(
+            load_rules, paths, channels=channels, digests=digests, max_file_bytes=max_file_bytes
+        )
+    except Exception as exc:
+        log.exception("reloading the rules failed; the last good rules keep running")
+        where = changed[0] if changed else str(paths[0])
+        message = f"the rules could not be reloaded: {type(exc).__name__}: {exc}"
+        return LoadResult(None, (Diagnostic(where, 1, 1, message),))

@@ -149,3 +149,40 @@ def test_explain_unknown_rule(rules_dir: Path, tmp_path: Path) -> None:
         main, ["explain", "--rules", str(rules_dir), "--rule", "nope", str(story)]
     )
     assert result.exit_code == 2 and "no rule 'nope'" in result.output
+
+
+def test_rules_check_warns_about_a_rule_without_title(rules_dir: Path) -> None:
+    (rules_dir / "t.yaml").write_text(
+        "rules:\n  - {id: untitled, query: x, examples: {match: [x]}}\n", encoding="utf-8"
+    )
+    code, out, err = run("rules", "check", str(rules_dir))
+    assert code == 0 and "ok: 2 rules" in out
+    assert "t.yaml:2:5: warning: rule untitled has no title" in err
+
+
+def test_match_takes_several_rule_paths_and_reads_directories_recursively(
+    rules_dir: Path, tmp_path: Path
+) -> None:
+    nested = tmp_path / "more" / "deeper"
+    nested.mkdir(parents=True)
+    (nested / "w.yml").write_text(
+        "rules:\n  - {id: weather, title: W, query: storm*, examples: {match: [storm]}}\n"
+    )
+    single = tmp_path / "one.yaml"
+    single.write_text("rules:\n  - {id: one, title: O, query: drone, examples: {match: [drone]}}\n")
+    story = tmp_path / "s.txt"
+    story.write_text("Iran\n\nA drone in a storm.\n")
+    code, out, err = run(
+        "match",
+        "--rules", str(rules_dir),
+        "--rules", str(tmp_path / "more"),
+        "--rules", str(single),
+        "--rules", str(rules_dir / "r.yaml"),  # already under rules_dir: read once
+        str(story),
+    )  # fmt: skip
+    assert code == 0, err
+    assert sorted(line.split("\t")[1] for line in out.splitlines()) == [
+        "iran-drones",
+        "one",
+        "weather",
+    ]

@@ -124,7 +124,7 @@ def test_all_errors_of_all_files_are_reported(tmp_path: Path) -> None:
             "rules:\n  - {id: r, title: T, querry: x}\n",
             "r.yaml:2:23: unknown rule key querry (did you mean query?)",
         ),
-        ("rules:\n  - {id: r, query: x}\n", "r.yaml:2:5: rule is missing title:"),
+        ("rules:\n  - {title: T, query: x}\n", "r.yaml:2:5: rule is missing id:"),
         ("rulez: []\n", "r.yaml:1:1: unknown key rulez (did you mean rules?)"),
         (
             "rules:\n  - {id: r, title: T, query: 'x', notify: [analsts]}\n",
@@ -176,3 +176,59 @@ def test_cooldown_and_defaults(tmp_path: Path) -> None:
     assert rule.cooldown is not None and rule.cooldown.total_seconds() == 5400
     assert rule.severity == "medium" and rule.schedule == "immediate"
     assert rule.source.endswith("r.yaml:2")
+
+
+def test_title_is_optional_the_id_stands_in(tmp_path: Path) -> None:
+    write(tmp_path, "r.yaml", "rules:\n  - {id: r, query: x, examples: {match: [x]}}\n")
+    result = load_rules([tmp_path])
+    assert result.ruleset is not None, result.errors
+    assert result.ruleset.rules[0].title == "r"
+    got = [str(w).replace(str(tmp_path) + "/", "") for w in result.warnings]
+    assert got == [
+        "r.yaml:2:5: warning: rule r has no title: its id is shown in alerts"
+        " (add title: What the rule watches)"
+    ]
+
+
+def test_an_empty_title_is_still_an_error(tmp_path: Path) -> None:
+    (error,) = errors_of(tmp_path, "rules:\n  - {id: r, title: '', query: x}\n")
+    assert error == "r.yaml:2:20: title: must be a non-empty text", error
+
+
+def test_every_error_of_a_rule_is_reported(tmp_path: Path) -> None:
+    errors = errors_of(
+        tmp_path,
+        "actors:\n  iran: [Iran]\nrules:\n"
+        "  - title: T\n    severity: hgh\n    query: '@irn AND (drone'\n"
+        "  - id: b\n    schedule: ''\n    query: '@irn'\n",
+    )
+    assert errors == [
+        "r.yaml:4:5: rule is missing id: (add id: my-rule)",
+        "r.yaml:5:15: unknown severity 'hgh' (did you mean high?): use one of info, low,"
+        " medium, high, critical",
+        "r.yaml:6:22: unbalanced parentheses: this ( is never closed",
+        "r.yaml:8:15: schedule: must be immediate or the name of a digest",
+        "r.yaml:9:13: unknown set @irn (did you mean @iran?)",
+    ]
+
+
+def test_a_duplicate_rule_still_reports_its_query_errors(tmp_path: Path) -> None:
+    errors = errors_of(
+        tmp_path,
+        "rules:\n  - {id: a, title: A, query: x}\n  - {id: a, title: B, query: '@nope'}\n",
+    )
+    assert [e.split(": ", 1)[1][:22] for e in errors] == [
+        "duplicate rule id a (a",
+        "unknown set @nope",
+    ], errors
+
+
+def test_every_error_of_an_example_is_reported(tmp_path: Path) -> None:
+    errors = errors_of(
+        tmp_path,
+        "rules:\n  - id: r\n    query: x\n    examples: {match: [{body: x, title: [y]}]}\n",
+    )
+    assert errors == [
+        "r.yaml:4:25: unknown field body in example",
+        "r.yaml:4:41: example title: must be a text",
+    ], errors
