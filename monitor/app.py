@@ -43,7 +43,10 @@ def configured_feeds(settings: Settings) -> list[FeedConfig]:
 
 def load_ruleset(settings: Settings) -> LoadResult:
     return load_rules(
-        settings.rules.paths, channels=list(settings.channels), digests=list(settings.digests)
+        settings.rules.paths,
+        channels=list(settings.channels),
+        digests=list(settings.digests),
+        max_file_bytes=settings.rules.max_file_bytes,
     )
 
 

@@ -37,6 +37,7 @@ class _Strict(BaseModel):
 class RulesConfig(_Strict):
     paths: list[Path] = [PROJECT_ROOT / "rules"]  # the starter rule set
     watch: bool = True
+    max_file_bytes: int = Field(10_000_000, ge=1, description="a larger rule file is refused")
 
 
 class LoggingConfig(_Strict):

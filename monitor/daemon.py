@@ -75,6 +75,7 @@ class Daemon:
                         stop=self.stop,
                         channels=list(settings.channels),
                         digests=list(settings.digests),
+                        max_file_bytes=settings.rules.max_file_bytes,
                     ),
                     name="rules-watch",
                 )

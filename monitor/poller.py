@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor.bus import EventBus
@@ -94,8 +95,12 @@ class Poller:
         )
         if parsed.error is not None and not parsed.articles and parsed.version is None:
             return await self._failed(feed, state, result.status, parsed.error, None, started)
+        articles = parsed.articles
+        if feed.tags:  # rules may restrict themselves to feeds by tag (feeds: [tag:wire])
+            tags = tuple(feed.tags)
+            articles = [replace(a, feed_tags=tags) for a in articles]
         ingest = await self._pipeline.ingest(
-            parsed.articles,
+            articles,
             now=now,
             first_poll=state.first_polled_at is None,
             backfill_after=self._backfill_after(feed, now),

@@ -139,3 +139,22 @@ async def test_first_poll_backfill_window_records_without_alerting(
         assert result.new_articles == 9
         assert count(app, "SELECT COUNT(*) FROM matches") > 0, "old entries are still matched"
         assert count(app, "SELECT COUNT(*) FROM alerts") == 0, "but raise no alert"
+
+
+async def test_a_rule_restricted_to_a_feed_tag_sees_only_those_feeds(
+    http_server: LoopbackServer, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    (tmp_path / "tagged.yaml").write_text(
+        "rules:\n"
+        "  - {id: wire-only, title: Wire, severity: low, query: militia*, feeds: ['tag:wire']}\n"
+        "  - {id: blogs-only, title: Blogs, severity: low, query: militia*, feeds: ['tag:blog']}\n",
+        encoding="utf-8",
+    )
+    url = http_server.add("/seed.rss", seed_route())
+    settings = make_settings(
+        feeds=[{"name": "seed", "url": url, "backfill_hours": -1, "tags": ["wire"]}],
+        rules={"paths": [str(tmp_path / "tagged.yaml")], "watch": False},
+    )
+    async with App.open(settings) as app:
+        await app.poll_all()
+        assert rows(app.store, "SELECT DISTINCT rule_id FROM alerts") == [("wire-only",)]
