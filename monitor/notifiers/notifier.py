@@ -16,22 +16,10 @@ from zoneinfo import ZoneInfo
 
 from monitor.bus import EventBus
 from monitor.events import AlertDelivered, AlertFailed, AlertQueued
+from monitor.notifiers import registry
 from monitor.notifiers.backoff import retry_delay
-from monitor.notifiers.channels import (
-    Channel,
-    ConsoleSender,
-    EmailSender,
-    FolderSender,
-    Item,
-    WebhookSender,
-)
-from monitor.notifiers.config import (
-    ConsoleChannel,
-    DigestConfig,
-    EmailChannel,
-    FolderChannel,
-    WebhookChannel,
-)
+from monitor.notifiers.channels import Channel, Item
+from monitor.notifiers.config import DigestConfig
 from monitor.notifiers.errors import DeliveryError, NotifierConfigError
 from monitor.notifiers.routing import channels_for
 from monitor.notifiers.sample import sample_alert
@@ -53,21 +41,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_channel(
-    name: str,
-    config: ConsoleChannel | FolderChannel | EmailChannel | WebhookChannel,
-    templates: Templates,
-    stream: TextIO | None = None,
-) -> Channel:
-    if isinstance(config, ConsoleChannel):
-        return ConsoleSender(name, config, templates, stream)
-    if isinstance(config, FolderChannel):
-        return FolderSender(name, config, templates)
-    if isinstance(config, EmailChannel):
-        return EmailSender(name, config, templates)
-    return WebhookSender(name, config, templates)
-
-
 class Notifier:
     """Delivers what :func:`monitor.notifiers.routing.enqueue_alert` wrote to the outbox."""
 
@@ -86,7 +59,7 @@ class Notifier:
         self.tz = ZoneInfo(settings.timezone)
         self.templates = Templates(settings.templates_dir, self.tz)
         self.channels: dict[str, Channel] = {
-            name: build_channel(name, cfg, self.templates, stream)
+            name: registry.build(name, cfg, self.templates, stream)
             for name, cfg in settings.channels.items()
         }
         for name in settings.digests:
