@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor import __version__
-from monitor.cli import core_cmds, outbox_cmds, rules_cmds
+from monitor.cli import core_cmds, outbox_cmds, rules_cmds, secret_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,3 +17,4 @@ def main() -> None:
 core_cmds.register(main)
 rules_cmds.register(main)
 outbox_cmds.register(main)
+secret_cmd.register(main)

@@ -86,14 +86,17 @@ class WebhookSender:
         return headers
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, str]:
-        """Status, Retry-After and the start of the answer; the body is never read whole."""
+        """Status, Retry-After and the start of the answer.
+
+        The answer is read to its end (an unfinished answer is not a delivery: the receiver
+        may still fail it), but at most RESPONSE_DETAIL_MAX_BYTES of it are kept or awaited.
+        """
         async with self._http().stream("POST", self._url, content=body, headers=headers) as r:
             detail = b""
-            if not 200 <= r.status_code < 300:
-                async for chunk in r.aiter_bytes():
-                    detail += chunk
-                    if len(detail) >= RESPONSE_DETAIL_MAX_BYTES:
-                        break
+            async for chunk in r.aiter_bytes():
+                detail += chunk
+                if len(detail) >= RESPONSE_DETAIL_MAX_BYTES:
+                    break
             text = detail[:RESPONSE_DETAIL_MAX_BYTES].decode("utf-8", "replace")
             return r.status_code, r.headers.get("retry-after", ""), text
 
