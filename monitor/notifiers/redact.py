@@ -27,13 +27,16 @@ def redact_url(url: str) -> str:
     """``scheme://host[:port]/…``: no userinfo, path or query. Safe to log and show."""
     try:
         parts = urlsplit(url.strip())
-        port = parts.port
     except ValueError:
         return "(invalid URL)"
     scheme = parts.scheme.lower()
-    if not scheme:
+    if not scheme or not scheme.isascii() or not scheme.replace("+", "").isalnum():
         return "(invalid URL)"
     if scheme not in _HOST_SCHEMES:
+        return f"{scheme}://{REDACTED}"
+    try:
+        port = parts.port
+    except ValueError:
         return f"{scheme}://{REDACTED}"
     host = parts.hostname or ""
     if ":" in host:
