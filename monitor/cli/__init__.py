@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from monitor import __version__
-from monitor.cli import backtest_cmds, core_cmds, digest_cmds, outbox_cmds, rules_cmds, store_cmds
+from monitor.cli import (
+    backtest_cmds,
+    core_cmds,
+    digest_cmds,
+    outbox_cmds,
+    rules_cmds,
+    secret_cmd,
+    store_cmds,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,3 +28,4 @@ outbox_cmds.register(main)
 store_cmds.register(main)
 digest_cmds.register(main)
 backtest_cmds.register(main)
+secret_cmd.register(main)

@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from monitor.notifiers.limits import EMAIL_MAX_BYTES
+from monitor.notifiers.redact import redact_url
+
 DEFAULT_SUBJECT = (
     "[{{ alert.rule.severity | upper }}] {{ alert.rule.title }}: {{ alert.article.title }}"
 )
@@ -27,7 +30,8 @@ RESERVED_WEBHOOK_HEADERS = frozenset(
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # hide_input_in_errors: a rejected value may be a credential (a webhook URL, a secret).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, hide_input_in_errors=True)
 
 
 class ConsoleChannel(_Strict):
@@ -63,8 +67,12 @@ class EmailChannel(_Strict):
     bcc: list[str] = []
     subject: str = DEFAULT_SUBJECT
     digest_subject: str = DEFAULT_DIGEST_SUBJECT
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0)  # the whole send: connect, TLS, AUTH, DATA
     ca_file: Path | None = None
+    # AUTH over an unencrypted connection (tls = "none") is refused unless the server is on
+    # loopback or this is set: the password would cross the network in clear.
+    allow_insecure_auth: bool = False
+    max_bytes: int = Field(EMAIL_MAX_BYTES, ge=10_000)  # the whole message as sent
 
     @model_validator(mode="after")
     def _auth_pair(self) -> EmailChannel:
@@ -77,18 +85,22 @@ class WebhookChannel(_Strict):
     """A signed JSON POST (Standard Webhooks); ``format`` picks the payload template."""
 
     type: Literal["webhook"] = "webhook"
-    url: str
+    url: SecretStr  # Slack/Teams/Discord URLs are credentials: shown only via redact_url
     format: Literal["json", "slack", "teams", "discord"] = "json"
     secret: SecretStr | None = None
     headers: dict[str, str] = {}
-    timeout: float = Field(10.0, gt=0)
+    timeout: float = Field(10.0, gt=0)  # the whole request, answer included
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise ValueError("webhook url is not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"webhook url must be an http(s) URL, got {value!r}")
+            raise ValueError(f"webhook url must be an http(s) URL, got {redact_url(url)}")
         return value
 
     @field_validator("headers")
@@ -104,8 +116,20 @@ class WebhookChannel(_Strict):
         return value
 
 
+class AppriseChannel(_Strict):
+    """Any service Apprise knows (https://github.com/caronc/apprise/wiki), by URL.
+
+    The URLs usually hold tokens: they are secrets, shown only redacted.
+    """
+
+    type: Literal["apprise"] = "apprise"
+    urls: list[SecretStr] = Field(min_length=1)
+    timeout: float = Field(30.0, gt=0)  # the whole send, all URLs
+
+
 ChannelConfig = Annotated[
-    ConsoleChannel | FolderChannel | EmailChannel | WebhookChannel, Field(discriminator="type")
+    ConsoleChannel | FolderChannel | EmailChannel | WebhookChannel | AppriseChannel,
+    Field(discriminator="type"),
 ]
 
 

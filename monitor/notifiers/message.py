@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP, Policy
+from email.policy import SMTP, SMTPUTF8, Policy
 from email.utils import format_datetime, getaddresses
 
 from monitor.notifiers.errors import NotifierConfigError
@@ -22,14 +23,44 @@ _WORDS = re.compile(r"\w+")
 DEFAULT_DOMAIN = "news-monitor.localhost"
 
 
-def check_addresses(values: Sequence[str], what: str) -> None:
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """``Zoë Analyst <zoe@example.org>`` split: the display name goes in headers only,
+    the bare address in the envelope (MAIL FROM / RCPT TO)."""
+
+    name: str
+    address: str
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        """Only a non-ASCII *address* needs SMTPUTF8; a display name is RFC 2047-encoded."""
+        return not self.address.isascii()
+
+
+def parse_mailbox(value: str, what: str) -> Mailbox:
     """Fail the start on an address an SMTP server would reject or that could inject headers."""
-    for value in values:
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise NotifierConfigError(f"{what}: address {value!r} contains control characters")
-        parsed = getaddresses([value])
-        if len(parsed) != 1 or "@" not in parsed[0][1] or parsed[0][1].startswith("@"):
-            raise NotifierConfigError(f"{what}: {value!r} is not an email address")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise NotifierConfigError(f"{what}: address {value!r} contains control characters")
+    parsed = getaddresses([value])
+    if len(parsed) != 1:
+        raise NotifierConfigError(f"{what}: {value!r} is not one email address")
+    name, address = parsed[0]
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or any(c.isspace() or c in '<>,;"' for c in address):
+        raise NotifierConfigError(f"{what}: {value!r} is not an email address")
+    return Mailbox(name=" ".join(name.split()), address=address)
+
+
+def parse_mailboxes(values: Sequence[str], what: str) -> tuple[Mailbox, ...]:
+    return tuple(parse_mailbox(v, what) for v in values)
+
+
+def check_addresses(values: Sequence[str], what: str) -> None:
+    parse_mailboxes(values, what)
+
+
+def needs_smtputf8(mailboxes: Sequence[Mailbox]) -> bool:
+    return any(m.needs_smtputf8 for m in mailboxes)
 
 
 def mail_domain(from_addr: str) -> str:
@@ -78,6 +109,46 @@ class _EncodedHeader(str):
         return f"{self.name}: {encoded}{linesep}"
 
 
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
+def _phrase(name: str, *, utf8: bool, header_name: str) -> str:
+    """A display name as RFC 5322 allows it: atoms, a quoted string, or RFC 2047 words."""
+    if not name.isascii() and not utf8:
+        return Header(name, "utf-8", header_name=header_name).encode()
+    if _SPECIALS.search(name):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
+
+
+class _AddressHeader(str):
+    """From/To/Cc written from parsed mailboxes, one per line.
+
+    Display names are encoded as whole RFC 2047 words (the stdlib's folder splits
+    "Łukasz Żółć" into adjacent words and the space between them is lost on decoding); with
+    an SMTPUTF8 policy (a non-ASCII address) they are written as UTF-8 instead.
+    """
+
+    name: str
+    mailboxes: tuple[Mailbox, ...]
+
+    def __new__(cls, name: str, mailboxes: Sequence[Mailbox]) -> _AddressHeader:
+        obj = super().__new__(cls, ", ".join(m.address for m in mailboxes))
+        obj.name = name
+        obj.mailboxes = tuple(mailboxes)
+        return obj
+
+    def fold(self, *, policy: Policy) -> str:
+        utf8 = bool(getattr(policy, "utf8", False))
+        rendered = [
+            f"{_phrase(m.name, utf8=utf8, header_name=self.name)} <{m.address}>"
+            if m.name
+            else m.address
+            for m in self.mailboxes
+        ]
+        return f"{self.name}: " + f",{policy.linesep} ".join(rendered) + policy.linesep
+
+
 def _subject(value: str) -> str:
     clean = header_text(value) or "(no subject)"
     return clean if clean.isascii() else _EncodedHeader("Subject", clean)
@@ -95,20 +166,23 @@ def build_email(
     *,
     subject: str,
     text: str,
-    html: str,
-    from_addr: str,
-    to: Sequence[str],
-    cc: Sequence[str] = (),
+    html: str | None,
+    from_addr: Mailbox,
+    to: Sequence[Mailbox],
+    cc: Sequence[Mailbox] = (),
     channel: str,
 ) -> EmailMessage:
-    """A multipart/alternative message; ``subject`` is untrusted and sanitised here."""
-    domain = mail_domain(from_addr)
-    msg = EmailMessage(policy=SMTP)
+    """A multipart/alternative message; ``subject`` is untrusted and sanitised here.
+
+    Its policy is SMTPUTF8 only when an address itself is non-ASCII.
+    """
+    domain = mail_domain(from_addr.address)
+    msg = EmailMessage(policy=SMTPUTF8 if needs_smtputf8([from_addr, *to, *cc]) else SMTP)
     msg["Subject"] = _subject(subject)
-    msg["From"] = from_addr
-    msg["To"] = ", ".join(to)
+    msg["From"] = _AddressHeader("From", [from_addr])
+    msg["To"] = _AddressHeader("To", to)
     if cc:
-        msg["Cc"] = ", ".join(cc)
+        msg["Cc"] = _AddressHeader("Cc", cc)
     msg["Date"] = format_datetime(item.created_at)
     msg["Message-ID"] = message_id(item, channel, domain)
     msg["Auto-Submitted"] = "auto-generated"
@@ -125,5 +199,6 @@ def build_email(
         msg["List-Id"] = _list_id(item.title, f"{dot_atom(item.name)}.digests.{domain}")
         msg["X-Monitor-Digest"] = item.id
     msg.set_content(text, subtype="plain", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", cte="quoted-printable")
     return msg

@@ -18,19 +18,8 @@ from zoneinfo import ZoneInfo
 from monitor.bus import EventBus
 from monitor.clock import utcnow
 from monitor.events import AlertQueued
-from monitor.notifiers.channels import (
-    Channel,
-    ConsoleSender,
-    EmailSender,
-    FolderSender,
-    WebhookSender,
-)
-from monitor.notifiers.config import (
-    ConsoleChannel,
-    EmailChannel,
-    FolderChannel,
-    WebhookChannel,
-)
+from monitor.notifiers import registry
+from monitor.notifiers.channels import Channel
 from monitor.notifiers.digest_service import DigestService
 from monitor.notifiers.errors import NotifierConfigError
 from monitor.notifiers.items import load_item
@@ -47,21 +36,6 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from monitor.config import Settings
-
-
-def build_channel(
-    name: str,
-    config: ConsoleChannel | FolderChannel | EmailChannel | WebhookChannel,
-    templates: Templates,
-    stream: TextIO | None = None,
-) -> Channel:
-    if isinstance(config, ConsoleChannel):
-        return ConsoleSender(name, config, templates, stream)
-    if isinstance(config, FolderChannel):
-        return FolderSender(name, config, templates)
-    if isinstance(config, EmailChannel):
-        return EmailSender(name, config, templates)
-    return WebhookSender(name, config, templates)
 
 
 class Notifier:
@@ -89,7 +63,7 @@ class Notifier:
                     f"digests.{name}: names starting with {HOLD_PREFIX!r} are reserved"
                 )
         self.channels: dict[str, Channel] = {
-            name: build_channel(name, cfg, self.templates, stream)
+            name: registry.build(name, cfg, self.templates, stream)
             for name, cfg in settings.channels.items()
         }
         self.worker = OutboxWorker(

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+from monitor.notifiers.limits import URL_MAX
+
 _SPACE = re.compile(r"\s+")
 
 
@@ -30,6 +32,8 @@ def safe_href(url: str | None) -> str | None:
     if not url:
         return None
     candidate = url.strip()
+    if len(candidate) > URL_MAX:
+        return None
     if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in candidate):
         return None
     try:

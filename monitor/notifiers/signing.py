@@ -1,4 +1,8 @@
-"""Standard Webhooks signatures (https://www.standardwebhooks.com/), pure."""
+"""Standard Webhooks signatures (https://www.standardwebhooks.com/), pure.
+
+The secret is ``whsec_`` + base64 of the key bytes; the key is the *decoded* bytes, exactly
+as the reference libraries use it, so a receiver's off-the-shelf verifier accepts what we send.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,33 @@ import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 
 SECRET_PREFIX = "whsec_"
+MIN_KEY_BYTES = 24  # the standard asks for 24 to 64 random bytes
+NEW_KEY_BYTES = 32
 
 
 def secret_key(secret: str) -> bytes:
-    """``whsec_``-prefixed secrets are base64 (the standard's format); others are used as UTF-8."""
-    if secret.startswith(SECRET_PREFIX):
-        try:
-            return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
-        except binascii.Error as exc:
-            raise ValueError("webhook secret: the part after whsec_ is not base64") from exc
-    return secret.encode("utf-8")
+    """The HMAC key of a ``whsec_…`` secret; ValueError (saying why, never echoing it) else."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError(f"must start with {SECRET_PREFIX!r} (generate one with `monitor secret`)")
+    encoded = secret[len(SECRET_PREFIX) :]
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"the part after {SECRET_PREFIX} is not valid base64") from exc
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"decodes to {len(key)} bytes; at least {MIN_KEY_BYTES} are required"
+            " (generate one with `monitor secret`)"
+        )
+    return key
+
+
+def new_secret(nbytes: int = NEW_KEY_BYTES) -> str:
+    """A fresh random ``whsec_`` secret."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(nbytes)).decode("ascii")
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.models import Article, Hit
+from monitor.notifiers.limits import ELLIPSIS, SNIPPET_MAX, TITLE_MAX
 
 _BLANKS = re.compile(r"\s+")
 
@@ -94,10 +95,30 @@ def segments(
     return tuple(result)
 
 
+def clip_segments(parts: Sequence[Segment], limit: int) -> tuple[Segment, ...]:
+    """At most ``limit`` characters of text in all, the cut marked with ``…``."""
+    if sum(len(p.text) for p in parts) <= limit:
+        return tuple(parts)
+    out: list[Segment] = []
+    room = limit - len(ELLIPSIS)
+    for part in parts:
+        if room <= 0:
+            break
+        if len(part.text) > room:
+            out.append(Segment(part.text[:room].rstrip(), part.hit))
+            break
+        out.append(part)
+        room -= len(part.text)
+    out.append(Segment(ELLIPSIS))
+    return tuple(p for p in out if p.text)
+
+
 def title_segments(article: Article, hits: Sequence[Hit]) -> tuple[Segment, ...]:
-    """The whole title with its hits marked."""
+    """The title (at most TITLE_MAX characters) with its hits marked."""
+    title = article.title if len(article.title) <= TITLE_MAX else article.title[: TITLE_MAX * 2]
     title_hits = [h for h in hits if h.field == "title"]
-    return segments(article.title, title_hits, width=max(len(article.title), 1), context=10**6)
+    parts = segments(title, title_hits, width=max(len(title), 1), context=10**6)
+    return clip_segments(parts, TITLE_MAX)
 
 
 def best_field(article: Article, hits: Sequence[Hit]) -> str:
@@ -112,4 +133,5 @@ def best_field(article: Article, hits: Sequence[Hit]) -> str:
 
 def excerpt(article: Article, hits: Sequence[Hit], *, width: int = 320) -> tuple[Segment, ...]:
     field = best_field(article, hits)
-    return segments(article.text(field), [h for h in hits if h.field == field], width=width)
+    parts = segments(article.text(field), [h for h in hits if h.field == field], width=width)
+    return clip_segments(parts, SNIPPET_MAX)

@@ -13,6 +13,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.models import SEVERITIES, Alert, Hit, Rule
+from monitor.notifiers.limits import (
+    AUTHOR_MAX,
+    FEED_MAX,
+    HITS_MAX,
+    MATCHED_MAX,
+    MATCHED_TEXT_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    clip,
+)
 from monitor.notifiers.sanitize import safe_href
 from monitor.notifiers.snippet import Segment, excerpt, title_segments
 
@@ -75,14 +85,24 @@ class AlertView:
 
 
 def rule_view(rule: Rule) -> RuleView:
-    return RuleView(id=rule.id, title=rule.title, severity=rule.severity, source=rule.source)
+    return RuleView(
+        id=rule.id, title=clip(rule.title, TITLE_MAX), severity=rule.severity, source=rule.source
+    )
+
+
+def _one_line(text: str, limit: int) -> str:
+    """Blanks squashed, at most ``limit`` characters (never splitting a huge text first)."""
+    return clip(" ".join(text[: limit * 4].split()), limit)
 
 
 def _matched(hits: Iterable[Hit]) -> tuple[MatchedSet, ...]:
     groups: dict[str | None, dict[str, str]] = {}
     for h in hits:
         texts = groups.setdefault(h.set_name, {})
-        texts.setdefault(" ".join(h.text.split()).casefold(), " ".join(h.text.split()))
+        if len(texts) >= MATCHED_MAX:
+            continue
+        shown = _one_line(h.text, MATCHED_TEXT_MAX)
+        texts.setdefault(shown.casefold(), shown)
     named = sorted(k for k in groups if k is not None)
     order: list[str | None] = [*named, None] if None in groups else list(named)
     return tuple(
@@ -97,17 +117,17 @@ def alert_view(alert: Alert, tz: ZoneInfo) -> AlertView:
         rule=rule_view(alert.rule),
         article=ArticleView(
             id=a.id,
-            title=" ".join(a.title.split()),
+            title=_one_line(a.title, TITLE_MAX),
             title_segments=title_segments(a, alert.hits),
             href=safe_href(a.link),
-            feed=a.feed,
+            feed=clip(a.feed, FEED_MAX),
             published=a.published,
             published_local=format_local(a.published, tz),
-            author=a.author,
+            author=_one_line(a.author, AUTHOR_MAX) if a.author else a.author,
         ),
         matched=_matched(alert.hits),
         snippet=excerpt(a, alert.hits),
-        other_feeds=alert.other_feeds,
+        other_feeds=tuple(clip(f, FEED_MAX) for f in alert.other_feeds[:20]),
         created_at=alert.created_at,
         created_local=format_local(alert.created_at, tz),
         hits=alert.hits,
@@ -206,7 +226,7 @@ def digest_view(
     return DigestView(
         id=id,
         name=name,
-        title=title,
+        title=clip(title, TITLE_MAX),
         kind=kind,
         created_at=created_at,
         created_local=format_local(created_at, tz),
@@ -214,7 +234,7 @@ def digest_view(
         total=len(entries),
         omitted=omitted,
         alerts=len(alerts),
-        reasons=tuple(reasons),
+        reasons=tuple(clip(r, SUMMARY_MAX) for r in reasons),
     )
 
 
@@ -248,11 +268,11 @@ def alert_payload(view: AlertView) -> dict[str, Any]:
                 "field": h.field,
                 "start": h.start,
                 "end": h.end,
-                "text": h.text,
-                "term": h.term,
+                "text": clip(h.text, MATCHED_TEXT_MAX),
+                "term": clip(h.term, MATCHED_TEXT_MAX),
                 "set": h.set_name,
             }
-            for h in view.hits
+            for h in view.hits[:HITS_MAX]
         ],
         "matched": [{"set": m.name, "texts": list(m.texts)} for m in view.matched],
         "snippet": _segments_text(view.snippet),

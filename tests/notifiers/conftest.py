@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import ssl
@@ -344,3 +345,65 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
+
+
+# -- A receiver that never finishes: one byte at a time ----------------------------------
+
+
+class TrickleServer:
+    """A raw TCP server on loopback that reads a request, sends ``head`` and then one byte of
+    ``drip`` every ``interval`` seconds, for ever (until closed): each read succeeds well
+    within any per-read timeout, and the answer never completes."""
+
+    def __init__(self, head: bytes, drip: bytes = b"x", interval: float = 0.3) -> None:
+        import socket
+
+        self.head, self.drip, self.interval = head, drip, interval
+        self.stopping = threading.Event()
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = int(self.sock.getsockname()[1])
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: Any) -> None:
+        with conn:
+            try:
+                conn.settimeout(0.5)
+                if self.head.startswith(b"HTTP/"):
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)  # the request; its body may follow, unread
+                conn.sendall(self.head)
+                while not self.stopping.wait(self.interval):
+                    conn.sendall(self.drip)
+            except OSError:
+                return  # the client gave up: what the test wants
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.sock.close()
+        self.thread.join(timeout=2)
+
+
+@pytest.fixture
+def trickle_server() -> Iterator[Callable[..., TrickleServer]]:
+    made: list[TrickleServer] = []
+
+    def make(head: bytes, drip: bytes = b"x", interval: float = 0.3) -> TrickleServer:
+        server = TrickleServer(head, drip, interval)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.close()

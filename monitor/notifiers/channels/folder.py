@@ -2,12 +2,15 @@
 
 Files are named by outbox id, so a resend after a crash replaces the file instead of adding
 a second one. ``maildir`` writes into ``tmp/`` and renames into ``new/`` as Maildir readers expect.
+A crash mid-write leaves a ``.NAME.PID.tmp`` file behind: those older than an hour are removed
+at start (a younger one may belong to another process writing right now).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from monitor.notifiers.channels.base import Item
@@ -15,6 +18,29 @@ from monitor.notifiers.channels.mail import MailRenderer
 from monitor.notifiers.config import FolderChannel
 from monitor.notifiers.errors import DeliveryError
 from monitor.notifiers.templates import Templates
+
+ORPHAN_AGE = 3600.0  # seconds
+TMP_PATTERN = ".*.eml.*.tmp"  # what write_atomically leaves behind when interrupted
+
+
+def remove_orphans(
+    tmp_dir: Path, *, older_than: float = ORPHAN_AGE, now: float | None = None
+) -> int:
+    """Delete our interrupted writes in ``tmp_dir`` older than ``older_than`` seconds."""
+    cutoff = (time.time() if now is None else now) - older_than
+    removed = 0
+    try:
+        candidates = list(tmp_dir.glob(TMP_PATTERN))
+    except OSError:
+        return 0
+    for path in candidates:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:  # gone already, or not ours to delete: leave it
+            continue
+    return removed
 
 
 def write_atomically(directory: Path, tmp_dir: Path, name: str, data: bytes) -> Path:
@@ -47,6 +73,7 @@ class FolderSender:
             self.directory, self.tmp_dir = config.path / "new", config.path / "tmp"
         else:
             self.directory = self.tmp_dir = config.path
+        self.orphans_removed = remove_orphans(self.tmp_dir)
 
     async def send(self, item: Item, outbox_id: str) -> None:
         data = self.mail.message(item).as_bytes()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 
 from monitor.notifiers.channels.base import Item
-from monitor.notifiers.message import build_email, check_addresses
+from monitor.notifiers.message import Mailbox, build_email, parse_mailbox, parse_mailboxes
 from monitor.notifiers.templates import Templates
 from monitor.notifiers.views import AlertView
 
@@ -25,14 +25,11 @@ class MailRenderer:
         subject: str,
         digest_subject: str,
     ) -> None:
-        check_addresses([from_addr], f"channels.{name}.from")
-        check_addresses(to, f"channels.{name}.to")
-        check_addresses(cc, f"channels.{name}.cc")
         self.name = name
         self.templates = templates
-        self.from_addr = from_addr
-        self.to = list(to)
-        self.cc = list(cc)
+        self.from_addr: Mailbox = parse_mailbox(from_addr, f"channels.{name}.from")
+        self.to: tuple[Mailbox, ...] = parse_mailboxes(to, f"channels.{name}.to")
+        self.cc: tuple[Mailbox, ...] = parse_mailboxes(cc, f"channels.{name}.cc")
         self._subject = templates.compile_string(subject, f"channels.{name}.subject")
         self._digest_subject = templates.compile_string(
             digest_subject, f"channels.{name}.digest_subject"
@@ -41,7 +38,7 @@ class MailRenderer:
         for sample in (alert, digest):
             self.message(sample)  # a subject that cannot render fails the start, not an alert
 
-    def message(self, item: Item) -> EmailMessage:
+    def message(self, item: Item, *, html: bool = True) -> EmailMessage:
         is_alert = isinstance(item, AlertView)
         subject_template = self._subject if is_alert else self._digest_subject
         what = f"channels.{self.name}.{'subject' if is_alert else 'digest_subject'}"
@@ -52,7 +49,7 @@ class MailRenderer:
             item,
             subject=subject,
             text=self.templates.text(item),
-            html=self.templates.html(item),
+            html=self.templates.html(item) if html else None,
             from_addr=self.from_addr,
             to=self.to,
             cc=self.cc,
