@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.logs import setup_logging
+from monitor.resources import ResourceMissing
 from monitor.store import Database, open_database
 from monitor.store.db import StoreError
 
@@ -91,7 +92,7 @@ def settings_from(
     group = _group_options()
     try:
         settings = load_settings(effective_config(config_path))
-    except ConfigError as exc:
+    except (ConfigError, ResourceMissing) as exc:
         click.echo(f"monitor: {exc}", err=True)
         sys.exit(2)
     setup_logging(
