@@ -172,7 +172,7 @@ def full_poll_cycles(
                     for i, url in enumerate(urls)
                 ],
                 fetch=config.model_dump(),
-                rules={"paths": [ROOT / "rules"], "watch": False},
+                rules={"paths": [ROOT / "monitor" / "data" / "rules"], "watch": False},
                 channels={"folder": {"type": "folder"}},
             ),
             data_dir,

@@ -1,19 +1,30 @@
 """Settings: a TOML file (``--config`` or ``MONITOR_CONFIG``) overridden by ``MONITOR_*`` variables.
 
-With no file at all the monitor runs on embedded defaults: the seed feeds in
-``seeds/``, the rules in ``rules/``, a SQLite store under ``data/``, and alerts
-to the console and to a local mail folder.
+With no file at all the monitor runs on embedded defaults, shipped inside the package
+(:mod:`monitor.resources`): the seed feeds, the starter rules, a SQLite store under the
+data directory, and alerts to the console and to a mail folder there. The data directory
+is ``data_dir`` from the file, else ``$MONITOR_DATA_DIR``, else the user's data directory
+(``$XDG_DATA_HOME/news-monitor``, normally ``~/.local/share/news-monitor``) — never the
+current directory unless a config file says so, so that a cron job or a service started
+from anywhere finds the same store.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from monitor.notifiers.config import (
     ChannelConfig,
@@ -22,12 +33,30 @@ from monitor.notifiers.config import (
     DigestConfig,
     FolderChannel,
 )
+from monitor.resources import SEED_FEED_KINDS, rules_dir, seed_feed
 from monitor.sources.config import FeedConfig as FeedConfig
 from monitor.sources.config import FetchConfig as FetchConfig
 from monitor.store.config import StoreConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SEEDS = PROJECT_ROOT / "seeds"
+ENV_PREFIX = "MONITOR_"
+ENV_CONFIG = "MONITOR_CONFIG"  # the config file's path: read by load_settings, not a setting
+APP_NAME = "news-monitor"
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the store and mail folder live when neither the file nor MONITOR_DATA_DIR says.
+
+    The platform's per-user data directory (XDG on Linux and other Unixes), so that every
+    ``monitor`` command finds the same store whatever the current directory.
+    """
+    env = os.environ if environ is None else environ
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / APP_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_NAME
+    xdg = env.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / APP_NAME
 
 
 class _Strict(BaseModel):
@@ -35,14 +64,19 @@ class _Strict(BaseModel):
 
 
 class RulesConfig(_Strict):
-    paths: list[Path] = [PROJECT_ROOT / "rules"]  # the starter rule set
+    paths: list[Path] = Field(default_factory=lambda: [rules_dir()])  # the starter rule set
     watch: bool = True
     max_file_bytes: int = Field(10_000_000, ge=1, description="a larger rule file is refused")
 
 
 class LoggingConfig(_Strict):
-    level: str = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["text", "json"] = "text"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 def _default_channels() -> dict[str, Any]:
@@ -51,19 +85,19 @@ def _default_channels() -> dict[str, Any]:
 
 def _seed_feeds() -> list[FeedConfig]:
     return [
-        FeedConfig(name=f"seed-{kind}", url=str(SEEDS / f"seed-feed.{kind}"), backfill_hours=-1)
-        for kind in ("rss", "atom")
+        FeedConfig(name=f"seed-{kind}", url=str(seed_feed(kind)), backfill_hours=-1)
+        for kind in SEED_FEED_KINDS
     ]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MONITOR_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
     )
 
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(default_factory=default_data_dir)
     timezone: str = "UTC"
     templates_dir: Path | None = None
     store: StoreConfig = StoreConfig()
@@ -131,21 +165,84 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message names the key and the problem."""
 
 
-def _format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
+def _settings_env(environ: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """``MONITOR_*`` variables that are settings, each with its key path (lower case)."""
+    prefix = ENV_PREFIX.lower()
+    return {
+        name: tuple(name[len(prefix) :].lower().split("__"))
+        for name in environ
+        if name.lower().startswith(prefix) and name.upper() != ENV_CONFIG
+    }
+
+
+def _unknown_env(env: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Variables naming no setting: a typo that would otherwise be silently ignored."""
+    known = set(Settings.model_fields)
+    return [
+        f"  environment variable {name}: not a setting (top-level keys: {', '.join(sorted(known))})"
+        for name, path in sorted(env.items())
+        if path[0] not in known
+    ]
+
+
+def _is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
+    it = iter(long)
+    return all(part in it for part in short)
+
+
+def _blamed_variables(loc: Sequence[str], env: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The variables that set the key an error is about (or a table containing it).
+
+    The error's location may hold a channel's ``type`` tag that the variable does not
+    (``channels.desk.email.port`` for ``MONITOR_CHANNELS__DESK__PORT``), hence subsequence.
+    """
+    return [
+        name
+        for name, path in env.items()
+        if path[0] == loc[0] and (_is_subsequence(path, loc) or tuple(loc) == path[: len(loc)])
+    ]
+
+
+def _format_validation_error(
+    exc: ValidationError, source: str, env: Mapping[str, tuple[str, ...]]
+) -> str:
+    lines = []
+    sources: set[str] = set()
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
-    return "\n".join(lines)
+        loc = [str(p).lower() for p in err["loc"]]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        blamed = _blamed_variables(loc, env) if loc else []
+        if blamed:
+            sources.add("environment")
+            lines.append(f"  {where}: {err['msg']} (environment variable {', '.join(blamed)})")
+        else:
+            sources.add(source)
+            lines.append(f"  {where}: {err['msg']}")
+    header = " and ".join(s for s in (source, "environment") if s in sources)
+    return "\n".join([f"invalid configuration ({header}):", *lines])
+
+
+def _env_parse_error(exc: SettingsError, env: Mapping[str, tuple[str, ...]]) -> str:
+    """pydantic-settings' "error parsing value for field X": name the variable instead."""
+    message = str(exc)
+    names = [name for name, path in env.items() if f'field "{path[0]}"' in message]
+    if names:
+        return f"invalid configuration (environment): {', '.join(names)}: not valid JSON ({exc})"
+    return f"invalid configuration (environment): {exc}"
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
-    """Read the config file (if any) and the environment; fail fast with a clear message."""
+    """Read the config file (if any) and the environment; fail fast with a clear message.
+
+    An error is blamed on the ``MONITOR_*`` variable that set the key when there is one
+    (the environment wins over the file), else on the file.
+    """
+    environ = os.environ
     if path is None:
-        env_path = os.environ.get("MONITOR_CONFIG")
+        env_path = environ.get(ENV_CONFIG)
         path = Path(env_path) if env_path else None
     data: dict[str, Any] = {}
-    source = "defaults and environment"
+    source = "defaults"
     if path is not None:
         path = Path(path)
         source = str(path)
@@ -153,12 +250,24 @@ def load_settings(path: Path | str | None = None) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"config file not found: {path}") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"config file {path} is a directory") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+    env = _settings_env(environ)
+    unknown = _unknown_env(env)
+    if unknown:
+        raise ConfigError("\n".join(["invalid configuration (environment):", *unknown]))
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, source)) from exc
+        raise ConfigError(_format_validation_error(exc, source, env)) from exc
+    except SettingsError as exc:
+        raise ConfigError(_env_parse_error(exc, env)) from exc
     return resolve_paths(settings, path.parent if path is not None else Path.cwd())
 
 

@@ -1,4 +1,4 @@
-"""Regenerate seed-feed.rss and seed-feed.atom from the seed article and real feed items.
+"""Regenerate monitor/data/seeds/seed-feed.{rss,atom} from the seed article and real feed items.
 
 Run from the repository root with ``../shared`` beside it:
 ``.venv/bin/python seeds/make_seed_feeds.py``. The output is committed; tests read it offline.
@@ -151,7 +151,7 @@ def main() -> int:
         return 1
     title, paragraphs = seed_article()
     others = other_items()
-    seeds = ROOT / "seeds"
+    seeds = ROOT / "monitor" / "data" / "seeds"  # shipped in the package
     (seeds / "seed-feed.rss").write_text(rss(title, paragraphs, others), encoding="utf-8")
     (seeds / "seed-feed.atom").write_text(atom(title, paragraphs, others), encoding="utf-8")
     for item in others:

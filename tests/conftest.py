@@ -17,8 +17,9 @@ pytest_plugins = ["tests.servers", "tests.stores"]  # loopback HTTP servers; rea
 from tests.notifiers.conftest import webhook_receiver  # noqa: E402, F401  (for the daemon tests)
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_RSS = ROOT / "seeds" / "seed-feed.rss"
-SEED_ATOM = ROOT / "seeds" / "seed-feed.atom"
+SEED_RSS = ROOT / "monitor" / "data" / "seeds" / "seed-feed.rss"
+SEED_ATOM = ROOT / "monitor" / "data" / "seeds" / "seed-feed.atom"
+STARTER_RULES = ROOT / "monitor" / "data" / "rules"
 SEED_ID = "urn:news-monitor:seed:000_7ed2b3815cf36a3a"
 SEED_TITLE = (
     "Iranian-backed Militias Poised to Escalate Attacks on US Forces in the Middle East, "
@@ -26,6 +27,14 @@ SEED_TITLE = (
 )
 
 MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture(autouse=True)
+def _private_user_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default data directory is per user: no test may write into the real one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 @pytest.fixture
@@ -39,7 +48,8 @@ def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeSettin
 
     def make(**values: Any) -> Settings:
         values.setdefault("channels", {"mail-folder": {"type": "folder", "path": "mail"}})
-        values.setdefault("rules", {"paths": [str(ROOT / "rules")], "watch": False})
+        values.setdefault("rules", {"paths": [str(STARTER_RULES)], "watch": False})
+        values.setdefault("data_dir", "data")  # under tmp_path, not the user's data directory
         return resolve_paths(Settings(**values), tmp_path)
 
     return make

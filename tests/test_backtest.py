@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from monitor.cli import main
-from tests.conftest import ROOT, SEED_ID, SEED_TITLE
+from tests.conftest import SEED_ID, SEED_RSS, SEED_TITLE, STARTER_RULES
 
 
 def test_backtest_reports_per_rule_compares_and_writes_json(tmp_path: Path) -> None:
@@ -18,10 +18,10 @@ def test_backtest_reports_per_rule_compares_and_writes_json(tmp_path: Path) -> N
 data_dir = "{tmp_path / "data"}"
 [[feeds]]
 name = "seed-rss"
-url = "{ROOT / "seeds" / "seed-feed.rss"}"
+url = "{SEED_RSS}"
 backfill_hours = -1
 [rules]
-paths = ["{ROOT / "rules"}"]
+paths = ["{STARTER_RULES}"]
 watch = false
 [channels.box]
 type = "folder"

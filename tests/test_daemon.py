@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED_RSS
+from tests.conftest import SEED_RSS, STARTER_RULES
 from tests.notifiers.conftest import Reply, WebhookReceiver
 
 STARTUP_TIMEOUT = 60.0
@@ -73,7 +73,7 @@ def start_daemon() -> Iterator[Callable[[Path], Daemon]]:
 
 def write_config(tmp_path: Path, body: str) -> Path:
     config = tmp_path / "monitor.toml"
-    config.write_text(body, encoding="utf-8")
+    config.write_text('data_dir = "data"\n' + body, encoding="utf-8")  # beside the config
     return config
 
 
@@ -89,7 +89,7 @@ name = "seed"
 url = "seed.rss"
 backfill_hours = -1
 [rules]
-paths = ["{ROOT / "rules"}"]
+paths = ["{STARTER_RULES}"]
 watch = false
 [channels.folder]
 type = "folder"

@@ -26,11 +26,13 @@ def monitor(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_poll_once_on_defaults_alerts_for_the_seed_article_once(tmp_path: Path) -> None:
+    data = Path(os.environ["XDG_DATA_HOME"]) / "news-monitor"  # the user's data directory
     first = monitor(tmp_path, "poll", "--once")
     assert first.returncode == 0, first.stderr
     assert SEED_TITLE in first.stdout
     assert "feed=seed-rss status=- new=9" in first.stderr or "feed=seed-rss" in first.stderr
-    mails = sorted((tmp_path / "data" / "mail").rglob("*.eml"))
+    assert not list(tmp_path.iterdir()), "nothing is written to the current directory"
+    mails = sorted((data / "mail").rglob("*.eml"))
     assert mails, "the mail folder has the alert"
     subjects = []
     for path in mails:
@@ -46,7 +48,7 @@ def test_poll_once_on_defaults_alerts_for_the_seed_article_once(tmp_path: Path) 
     second = monitor(tmp_path, "poll", "--once")
     assert second.returncode == 0, second.stderr
     assert SEED_TITLE not in second.stdout, "a second run raises no alert (dedupe)"
-    assert sorted((tmp_path / "data" / "mail").rglob("*.eml")) == mails
+    assert sorted((data / "mail").rglob("*.eml")) == mails
 
     feeds = monitor(tmp_path, "feeds", "list")
     assert feeds.returncode == 0, feeds.stderr

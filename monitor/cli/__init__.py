@@ -9,17 +9,28 @@ from monitor.cli import (
     backtest_cmds,
     core_cmds,
     digest_cmds,
+    init_cmd,
     outbox_cmds,
     rules_cmds,
     secret_cmd,
     store_cmds,
 )
+from monitor.cli.common import GlobalOptions, config_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
-def main() -> None:
-    """News alert monitor: polls feeds, matches watch rules, sends alerts."""
+@config_options
+@click.pass_context
+def main(
+    ctx: click.Context, config_path: str | None, log_level: str | None, log_format: str | None
+) -> None:
+    """News alert monitor: polls feeds, matches watch rules, sends alerts.
+
+    --config, --log-level and --log-format may be given here, before the command, or
+    after it.
+    """
+    ctx.obj = GlobalOptions(config_path, log_level, log_format)
 
 
 core_cmds.register(main)
@@ -29,3 +40,4 @@ store_cmds.register(main)
 digest_cmds.register(main)
 backtest_cmds.register(main)
 secret_cmd.register(main)
+init_cmd.register(main)

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from monitor.app import App, StartupError, configured_feeds
-from monitor.cli.common import config_options, open_store, settings_from, table, when
-from monitor.config import Settings
+from monitor.cli.common import config_options, open_store, settings_from, table, when, zone
+from monitor.config import FeedConfig, Settings
 from monitor.daemon import Daemon
 from monitor.notifiers import NotifierConfigError
 from monitor.store import StoreError
@@ -93,9 +93,10 @@ def feeds() -> None:
 def feeds_list(
     as_json: bool, config_path: str | None, log_level: str | None, log_format: str | None
 ) -> None:
-    """Each feed's health: last success, last error, failures, next poll."""
+    """Each feed's tags and health: last success, last error, failures, next poll."""
     settings = settings_from(config_path, log_level, log_format)
-    configured = {f.name: f for f in configured_feeds(settings)}
+    configured = {f.name: f for f in _feeds_or_exit(settings)}
+    tz = zone(settings)
     store = open_store(settings)
     try:
         with store.read() as uow:
@@ -109,11 +110,12 @@ def feeds_list(
             {
                 "name": name,
                 "url": s.url if s else feed.url,
-                "last_success": when(s.last_success_at) if s else "never polled",
+                "tags": list(feed.tags),
+                "last_success": when(s.last_success_at, tz) if s else "never polled",
                 "status": s.last_status if s else None,
                 "failures": s.failures if s else 0,
                 "last_error": s.last_error if s else None,
-                "next_poll": when(s.next_poll_at) if s else "at start",
+                "next_poll": when(s.next_poll_at, tz) if s else "at start",
                 "articles": s.articles_seen if s else 0,
             }
         )
@@ -123,10 +125,20 @@ def feeds_list(
         return
     click.echo(
         table(
-            ["FEED", "LAST SUCCESS", "STATUS", "FAILURES", "NEXT POLL", "ARTICLES", "LAST ERROR"],
+            [
+                "FEED",
+                "TAGS",
+                "LAST SUCCESS",
+                "STATUS",
+                "FAILURES",
+                "NEXT POLL",
+                "ARTICLES",
+                "LAST ERROR",
+            ],
             [
                 [
                     r["name"],
+                    _short(", ".join(configured[str(r["name"])].tags), 30) or None,
                     r["last_success"],
                     r["status"],
                     r["failures"],
@@ -138,6 +150,15 @@ def feeds_list(
             ],
         )
     )
+
+
+def _feeds_or_exit(settings: Settings) -> list[FeedConfig]:
+    """The configured feeds, or exit 2 naming the file when the OPML list is unreadable."""
+    try:
+        return configured_feeds(settings)
+    except (OSError, ValueError) as exc:  # OpmlError, or an OPML entry that is no valid feed
+        click.echo(f"monitor: cannot read the feeds: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.group()
@@ -158,6 +179,7 @@ def alerts_list(
 ) -> None:
     """Recent alerts, newest first."""
     settings = settings_from(config_path, log_level, log_format)
+    tz = zone(settings)
     store = open_store(settings)
     try:
         with store.read() as uow:
@@ -176,7 +198,7 @@ def alerts_list(
             ["CREATED", "SEVERITY", "RULE", "FEED", "TITLE", "ALERT"],
             [
                 [
-                    when(r.created_at),
+                    when(r.created_at, tz),
                     r.severity,
                     r.rule_id,
                     ", ".join(r.sources),

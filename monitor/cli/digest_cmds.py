@@ -9,7 +9,7 @@ import sys
 import click
 
 from monitor.bus import EventBus
-from monitor.cli.common import config_options, open_store, settings_from, table, when
+from monitor.cli.common import config_options, open_store, settings_from, table, when, zone
 from monitor.logs import log_events
 from monitor.notifiers import Notifier, NotifierConfigError
 from monitor.notifiers.digest_service import DigestStatus
@@ -51,10 +51,11 @@ def digests_list(
     if not status:
         click.echo("no digests are configured")
         return
+    tz = zone(settings)
     click.echo(
         table(
             ["DIGEST", "CRON", "LAST RUN", "NEXT RUN"],
-            [[d.name, d.cron, when(d.last_run), when(d.next_run)] for d in status],
+            [[d.name, d.cron, when(d.last_run, tz), when(d.next_run, tz)] for d in status],
         )
     )
 

@@ -11,7 +11,7 @@ from typing import get_args
 import click
 
 from monitor.bus import EventBus
-from monitor.cli.common import config_options, open_store, settings_from, table, when
+from monitor.cli.common import config_options, open_store, settings_from, table, when, zone
 from monitor.notifiers import DeliveryError, Notifier, NotifierConfigError
 from monitor.store import outbox
 
@@ -38,6 +38,7 @@ def outbox_list(
 ) -> None:
     """Newest deliveries first, with their state, attempts and last error."""
     settings = settings_from(config_path, log_level, log_format)
+    tz = zone(settings)
     store = open_store(settings)
     try:
         with store.read() as uow:
@@ -74,8 +75,8 @@ def outbox_list(
                     r.status,
                     r.attempts,
                     f"alert {r.alert_id}" if r.alert_id else f"digest {r.digest_id}",
-                    when(r.created_at),
-                    when(r.sent_at if r.status == "sent" else r.next_attempt_at),
+                    when(r.created_at, tz),
+                    when(r.sent_at if r.status == "sent" else r.next_attempt_at, tz),
                     (r.last_error or "")[:80],
                 ]
                 for r in rows

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.common import effective_config
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.models import FIELDS, SEVERITIES, Article, Hit, RuleMatch
 from monitor.rules import LoadResult, RuleSet, load_rules
@@ -37,7 +38,7 @@ def safe(text: str) -> str:
 
 def _settings(config: str | None) -> Settings:
     try:
-        return load_settings(config)
+        return load_settings(effective_config(config, "config"))  # `monitor --config F rules`
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from monitor.cli.common import config_options, open_store, settings_from, table, when
+from monitor.cli.common import config_options, open_store, settings_from, table, when, zone
 from monitor.store import StoreError
 from monitor.store import open_store as open_store_url
 from monitor.store.copy import copy_store
@@ -92,6 +92,7 @@ def instances(
     if not records:
         click.echo("no instance is running")
         return
+    tz = zone(settings)
     click.echo(
         table(
             ["INSTANCE", "ALIVE", "STARTED", "HEARTBEAT", "POLLING", "SENDING"],
@@ -99,8 +100,8 @@ def instances(
                 [
                     rec["id"],
                     "yes" if rec["alive"] else "no",
-                    when(datetime.fromisoformat(str(rec["started_at"]))),
-                    when(datetime.fromisoformat(str(rec["heartbeat_at"]))),
+                    when(datetime.fromisoformat(str(rec["started_at"])), tz),
+                    when(datetime.fromisoformat(str(rec["heartbeat_at"])), tz),
                     ", ".join(rec["polling"]) or "-",  # type: ignore[arg-type]
                     rec["sending"],
                 ]

@@ -27,9 +27,9 @@ from monitor.notifiers.views import (
     digest_payload,
     digest_view,
 )
+from monitor.resources import templates_dir
 
-# monitor.config.PROJECT_ROOT / "templates" (not imported: monitor.config imports this package)
-PACKAGED_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+PACKAGED_DIR = templates_dir()  # monitor/data/templates, shipped in the wheel
 WEBHOOK_FORMATS = ("json", "slack", "teams", "discord")
 TEMPLATE_NAMES: tuple[str, ...] = (
     "alert.txt.j2",

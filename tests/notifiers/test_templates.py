@@ -16,9 +16,8 @@ UTC = ZoneInfo("UTC")
 
 
 def test_packaged_templates_are_the_projects(tmp_path: Path):
-    from monitor.config import PROJECT_ROOT
-
-    assert PACKAGED_DIR == PROJECT_ROOT / "templates"
+    repo = Path(__file__).resolve().parents[2]
+    assert repo / "monitor" / "data" / "templates" == PACKAGED_DIR
     for name in TEMPLATE_NAMES:
         assert (PACKAGED_DIR / name).is_file(), name
 

@@ -69,7 +69,7 @@ def test_rules_test_reports_failures(rules_dir: Path) -> None:
 
 
 def test_rules_test_on_shipped_rules(repo_root: Path) -> None:
-    code, out, err = run("rules", "test", str(repo_root / "rules"))
+    code, out, err = run("rules", "test", str(repo_root / "monitor" / "data" / "rules"))
     assert code == 0, out + err
     assert " 0 failed" in out
 

@@ -27,7 +27,7 @@ _MIDDLE_EAST = re.compile(
 @pytest.fixture(scope="module")
 def shipped(request: pytest.FixtureRequest) -> RuleSet:
     root = Path(str(request.config.rootpath))
-    result = load_rules([root / "rules"])
+    result = load_rules([root / "monitor" / "data" / "rules"])
     assert result.ruleset is not None, [str(e) for e in result.errors]
     return result.ruleset
 
@@ -47,7 +47,9 @@ def by_rule(matches: list[RuleMatch]) -> dict[str, RuleMatch]:
 
 
 def test_shipped_rules_check_clean(request: pytest.FixtureRequest) -> None:
-    result = load_rules([Path(str(request.config.rootpath)) / "rules"], channels=[], digests=[])
+    result = load_rules(
+        [Path(str(request.config.rootpath)) / "monitor" / "data" / "rules"], channels=[], digests=[]
+    )
     assert result.ruleset is not None and not result.errors
     assert not result.warnings, [str(w) for w in result.warnings]
 

@@ -32,7 +32,10 @@ def shape(node: yaml.Node | None) -> object:
 
 
 VALID = [
-    *(p.read_text(encoding="utf-8") for p in sorted((REPO_ROOT / "rules").glob("*.yaml"))),
+    *(
+        p.read_text(encoding="utf-8")
+        for p in sorted((REPO_ROOT / "monitor" / "data" / "rules").glob("*.yaml"))
+    ),
     blocks("yaml")[0],
     "a: 'é€ and \U0001f600'\nb: \"tab\\there \\u00e9\"\nc: >-\n  folded\n  text\nd: |\n  lit\n",
     "a: &x [1, 2]\nb: *x\nc: ~\nd: null\ne: yes\n",
