@@ -50,6 +50,7 @@ for extra in (ROOT, ROOT / "benchmarks"):  # run as a script: tests.servers, fee
         sys.path.insert(0, str(extra))
 
 from feeds_bench import ITEMS_PER_FEED, make_feed, sentences  # noqa: E402
+
 from tests.servers import (  # noqa: E402
     Delayed,
     LoopbackServer,

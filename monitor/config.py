@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.http.config import HttpConfig
 from monitor.notifiers.config import (
     ChannelConfig,
     ConsoleChannel,
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     storm_threshold: int = Field(10, ge=2, description="more alerts than this for one rule ...")
     storm_window_minutes: int = Field(10, ge=1)
     logging: LoggingConfig = LoggingConfig()
+    http: HttpConfig = HttpConfig()
 
     @field_validator("timezone")
     @classmethod
