@@ -32,16 +32,27 @@ from monitor.http.web import token_matches
 from tests.conftest import ROOT, SEED_RSS, SEED_TITLE, MakeSettings
 from tests.servers import LoopbackServer, Static
 
-EVIL_TITLE = "<script>alert(1)</script> Iranian proxies launched a drone attack on U.S. forces"
-EVIL_ITEM = """<item>
-<title>&lt;script&gt;alert(1)&lt;/script&gt; Iranian proxies launched a drone attack on U.S. forces</title>
+ATTACK = "Iranian proxies launched a drone attack on U.S. forces"
+EVIL_TITLE = f"<script>alert(1)</script> {ATTACK}"
+EVIL_ITEM = f"""<item>
+<title>&lt;script&gt;alert(1)&lt;/script&gt; {ATTACK}</title>
 <link>javascript:alert(2)</link>
 <guid isPermaLink="false">urn:test:evil</guid>
 <pubDate>Mon, 23 Oct 2023 15:00:00 +0000</pubDate>
-<description>Iranian proxies launched a drone attack on U.S. forces in Syria, officials said.</description>
+<description>{ATTACK} in Syria, officials said.</description>
 </item>
 """
 TIMEOUT = 30.0
+METRIC_NAMES = (
+    "monitor_polls_total",
+    "monitor_articles_new_total",
+    "monitor_alerts_total",
+    "monitor_deliveries_total",
+    "monitor_outbox_pending",
+    "monitor_feeds_failing",
+    "monitor_poll_duration_seconds_bucket",
+    "monitor_alert_delivery_seconds_bucket",
+)
 
 
 def free_port() -> int:
@@ -166,9 +177,7 @@ async def test_health_readiness_metrics_and_the_status_page(
         assert scrape.status_code == 200
         assert scrape.headers["content-type"].startswith("text/plain")
         m = scrape.text
-        for name in ("monitor_polls_total", "monitor_articles_new_total", "monitor_alerts_total",
-                     "monitor_deliveries_total", "monitor_outbox_pending", "monitor_feeds_failing",
-                     "monitor_poll_duration_seconds_bucket", "monitor_alert_delivery_seconds_bucket"):  # fmt: skip
+        for name in METRIC_NAMES:
             assert f"\n{name}" in m, name
         polls = len(http_server.requests_to("/seed.rss"))
         assert polls == 1
@@ -211,7 +220,7 @@ async def test_health_readiness_metrics_and_the_status_page(
         # Untrusted text is text: the title's markup is escaped, the javascript: link dropped.
         assert "<script" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-        assert EVIL_TITLE.split(" Iranian")[0] in text
+        assert EVIL_TITLE in " ".join(text.split())
         assert "javascript:" not in html
 
         head = await client.head(r.url("/healthz"))
