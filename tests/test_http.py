@@ -498,7 +498,7 @@ async def test_the_status_page_renders_in_headless_chromium(
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--window-size=1280,900"]  # fmt: skip
-    shot = Path(os.environ.get("MONITOR_TEST_SCREENSHOT") or tmp_path / "status.png")
+    shot = Path(os.environ.get("HTTP_TEST_SCREENSHOT") or tmp_path / "status.png")
     async with running(settings) as r:
         await wait_until(lambda: alerts_in_store(r.app) >= 6, "the seed alerts")
         await wait_until(lambda: outbox_settled(r.app), "the deliveries")
