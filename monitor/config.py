@@ -26,6 +26,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from monitor.http.config import HttpConfig
 from monitor.notifiers.config import (
     ChannelConfig,
     ConsoleChannel,
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     storm_threshold: int = Field(10, ge=2, description="more alerts than this for one rule ...")
     storm_window_minutes: int = Field(10, ge=1)
     logging: LoggingConfig = LoggingConfig()
+    http: HttpConfig = HttpConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App
 from monitor.clock import utcnow
+from monitor.http.server import HttpService
 from monitor.rules import watch_rules
 
 log = logging.getLogger("monitor")
@@ -31,6 +32,7 @@ class Daemon:
         self.app = app
         self.stop = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._feeds: asyncio.Task[None] | None = None
 
     async def _housekeeping(self) -> None:
         # A coroutine, so APScheduler runs it on the loop; the store work itself runs on the
@@ -53,19 +55,32 @@ class Daemon:
         )
         self.app.notifier.schedule(self.scheduler)
 
+    def scheduler_running(self) -> bool:
+        """For /readyz: the cron scheduler runs and the feed loop is alive."""
+        alive = self._feeds is not None and not self._feeds.done()
+        return alive and self.scheduler.running and not self.stop.is_set()
+
     async def run(self) -> int:
+        """Serve until a signal; :class:`StartupError` (before anything started) when the
+        HTTP side cannot listen where ``http.listen`` says."""
+        settings = self.app.settings
+        http = None
+        if settings.http.listen:
+            http = HttpService(self.app, scheduler_running=self.scheduler_running)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
         await self.app.scheduler.sync()
         self._schedule()
         self.scheduler.start()
+        self._feeds = asyncio.create_task(self.app.scheduler.run(self.stop), name="feeds")
         tasks = [
             asyncio.create_task(self.app.notifier.run(self.stop), name="delivery"),
-            asyncio.create_task(self.app.scheduler.run(self.stop), name="feeds"),
+            self._feeds,
             asyncio.create_task(self.app.instance.run(self.stop), name="heartbeat"),
         ]
-        settings = self.app.settings
+        if http is not None:
+            tasks.append(asyncio.create_task(http.run(self.stop), name="http"))
         if settings.rules.watch:
             tasks.append(
                 asyncio.create_task(
@@ -81,8 +96,9 @@ class Daemon:
                 )
             )
         log.info(
-            "monitor running: %d feeds; send SIGTERM or press Ctrl-C to stop", len(self.app.feeds)
-        )
+            "monitor running: %d feeds%s; send SIGTERM or press Ctrl-C to stop",
+            len(self.app.feeds), f"; http on {http.url}" if http else "",
+        )  # fmt: skip
         await self.stop.wait()
         log.info("stopping: finishing in-flight polls and deliveries")
         self.scheduler.shutdown(wait=False)

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from monitor.backfill import backfill_notice
 from monitor.bus import EventBus
 from monitor.clock import utcnow
 from monitor.events import FeedPolled
@@ -99,18 +100,19 @@ class Poller:
         if feed.tags:  # rules may restrict themselves to feeds by tag (feeds: [tag:wire])
             tags = tuple(feed.tags)
             articles = [replace(a, feed_tags=tags) for a in articles]
+        first_poll = state.first_polled_at is None
         ingest = await self._pipeline.ingest(
             articles,
             now=now,
-            first_poll=state.first_polled_at is None,
+            first_poll=first_poll,
             backfill_after=self._backfill_after(feed, now),
         )
-        if ingest.quiet:
-            hours = self._backfill_hours(feed)
+        if ingest.quiet and first_poll:
+            log.info("%s", backfill_notice(feed.name, ingest.quiet, self._backfill_hours(feed)))
+        elif ingest.quiet:
             log.info(
-                "feed %s: %d entries older than %g h recorded without alerting "
-                "(fetch.backfill_hours)",
-                feed.name, ingest.quiet, hours,
+                "feed %s: %d entries older than the retention period recorded without alerting "
+                "(store.retention_days)", feed.name, ingest.quiet,
             )  # fmt: skip
         await self._succeeded(
             feed, result, now, ttl=parsed.ttl_minutes, error=parsed.error, new_articles=ingest.new

@@ -43,7 +43,11 @@ def run(config_path: str | None, log_level: str | None, log_format: str | None) 
 
     async def main() -> int:
         async with _open_app(settings) as app:
-            return await Daemon(app).run()
+            try:
+                return await Daemon(app).run()
+            except StartupError as exc:  # e.g. http.listen's port is in use
+                click.echo(f"monitor: cannot start: {exc}", err=True)
+                return 2
 
     sys.exit(_run_with_store(main))
 

@@ -131,3 +131,11 @@ class AlertRepo:
 
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(alerts)).scalar_one())
+
+    def counts_by_rule(self, since: datetime) -> dict[str, int]:
+        """Alerts per rule created at or after ``since`` (the status page's hit counts)."""
+        a = alerts.c
+        rows = self._conn.execute(
+            select(a.rule_id, func.count()).where(a.created_at >= since).group_by(a.rule_id)
+        )
+        return {r[0]: int(r[1]) for r in rows}
