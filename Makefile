@@ -22,9 +22,10 @@ $(DEV_STAMP): pyproject.toml $(RUN_STAMP)
 	touch $(DEV_STAMP)
 
 # The embedded defaults; from the checkout the store is ./data (MONITOR_DATA_DIR), not the
-# user's data directory that an installed monitor uses.
+# user's data directory that an installed monitor uses; the status page on 127.0.0.1:8787.
 run: $(RUN_STAMP)  ## run the daemon on the embedded defaults (Ctrl-C stops it)
-	MONITOR_DATA_DIR="$${MONITOR_DATA_DIR:-$(CURDIR)/data}" $(BIN)/monitor run
+	MONITOR_DATA_DIR="$${MONITOR_DATA_DIR:-$(CURDIR)/data}" \
+	MONITOR_HTTP__LISTEN="$${MONITOR_HTTP__LISTEN:-127.0.0.1:8787}" $(BIN)/monitor run
 
 test: $(DEV_STAMP)  ## the whole test suite, then the linters and the type checker
 	$(BIN)/pytest -q

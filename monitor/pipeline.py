@@ -16,6 +16,7 @@ from typing import Protocol
 from monitor.bus import EventBus
 from monitor.events import AlertQueued, ArticleDiscovered, RuleMatched
 from monitor.models import Alert, Article, RuleMatch, alert_id
+from monitor.notifiers.routing import lock_rules
 from monitor.sources.identity import canonical_url
 from monitor.store import Store, UnitOfWork
 from monitor.store.articles import Seen
@@ -112,9 +113,17 @@ class Pipeline:
         alert_after: datetime | None,
     ) -> IngestResult:
         result = IngestResult()  # built afresh: a retried unit of work starts from nothing
+        raised: list[Alert] = []
         for article in chunk:
             quiet = alert_after is not None and article.published < alert_after
-            self._ingest_one(uow, matcher, article, now, quiet, result)
+            self._ingest_one(uow, matcher, article, now, quiet, result, raised)
+        # Routing decides storms and cooldowns under per-rule locks: all of this chunk's,
+        # taken in one order, so concurrent chunks (threads or instances) cannot deadlock.
+        lock_rules(uow, (a.rule.id for a in raised))
+        for alert in raised:
+            queued = self._enqueue(uow, alert, now)
+            result.alerts.append(queued)
+            result.events.append(queued)
         return result
 
     def _ingest_one(
@@ -125,6 +134,7 @@ class Pipeline:
         now: datetime,
         quiet: bool,
         result: IngestResult,
+        raised: list[Alert],
     ) -> None:
         link_key = canonical_url(article.link) if article.link else None
         seen, stored_id = uow.articles.upsert(article, link_key=link_key, now=now)
@@ -160,6 +170,4 @@ class Pipeline:
                 created_at=now,
             )
             if uow.alerts.insert(alert):
-                queued = self._enqueue(uow, alert, now)
-                result.alerts.append(queued)
-                result.events.append(queued)
+                raised.append(alert)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,3 +155,48 @@ async def test_a_huge_feed_is_ingested_in_bounded_transactions(
     event.remove(db.engine, "commit", counted)
     assert result.new == 35 and commits == 4
     assert rows(db, "SELECT COUNT(*) FROM articles") == [(35,)]
+
+
+async def test_concurrent_chunks_take_rule_locks_in_one_order(
+    pg_url: str, tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: two chunk transactions locked the same rules in opposite orders and
+    deadlocked on PostgreSQL (found by the scale-out benchmark)."""
+    import time
+
+    from monitor.store import open_store
+
+    rules = "rules:\n" + "".join(
+        f"  - {{id: r{i}, title: R{i}, severity: low, query: 'word{i}'}}\n" for i in range(6)
+    )
+    (tmp_path / "many.yaml").write_text(rules, encoding="utf-8")
+    loaded = load_rules([tmp_path / "many.yaml"])
+    assert loaded.ruleset is not None
+    store = open_store(pg_url, lock_timeout=3)
+    try:
+        pipeline = Pipeline(
+            store, lambda: loaded.ruleset,  # type: ignore[arg-type,return-value]
+            lambda uow, alert, now: enqueue_alert(uow, alert, settings, now),
+            EventBus(), retention=timedelta(days=90), chunk_size=50,
+        )  # fmt: skip
+
+        def batch(name: str, order: range) -> list[Article]:
+            # article i matches one rule: the rules come in ascending or descending order
+            return [
+                story(id=f"{name}-{i}", feed=name, link=f"https://x/{name}/{i}",
+                      title=f"{name} {i}", content=f"word{order[i % 6]}")
+                for i in range(48)
+            ]  # fmt: skip
+
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(
+                pipeline.ingest(batch(f"f{n}", range(6) if n % 2 else range(5, -1, -1)), now=NOW)
+                for n in range(4)
+            )
+        )
+        assert sum(len(r.alerts) for r in results) == 4 * 48
+        assert time.monotonic() - started < 20
+        assert "store busy" not in caplog.text  # no transaction was aborted and retried
+    finally:
+        store.close()

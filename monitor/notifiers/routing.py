@@ -7,6 +7,7 @@ deliveries commit together — nothing is lost between matching and sending.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,20 @@ def channels_for(alert: Alert, settings: Settings) -> tuple[str, ...]:
     return tuple(alert.rule.notify) or tuple(settings.effective_default_channels)
 
 
+def rule_lock(rule_id: str) -> str:
+    """The lock under which a rule's storm and cooldown decisions are taken.
+
+    A transaction that routes alerts of several rules takes their locks in sorted order
+    first (:func:`lock_rules`), so two transactions never wait for each other's locks.
+    """
+    return f"rule:{rule_id}"
+
+
+def lock_rules(uow: UnitOfWork, rule_ids: Iterable[str]) -> None:
+    for rule_id in sorted(set(rule_ids)):
+        uow.lock(rule_lock(rule_id))
+
+
 def hold_for(
     uow: UnitOfWork, alert: Alert, settings: Settings, now: datetime
 ) -> tuple[str, datetime] | None:
@@ -36,7 +51,7 @@ def hold_for(
     ``storm_window_minutes``) or the rule's ``cooldown`` since its last sent alert hold it.
     """
     rule = alert.rule
-    uow.lock(f"rule:{rule.id}")  # two instances never both decide "not a storm"
+    uow.lock(rule_lock(rule.id))  # two instances never both decide "not a storm"
     open_group = uow.digests.pending_hold(hold_name(rule.id))
     if open_group is not None:
         due, reason = open_group
