@@ -29,7 +29,7 @@ from monitor.daemon import Daemon
 from monitor.http.config import HttpConfig, split_listen
 from monitor.http.server import HttpService
 from monitor.http.web import token_matches
-from tests.conftest import ROOT, SEED_RSS, SEED_TITLE, MakeSettings
+from tests.conftest import SEED_RSS, SEED_TITLE, STARTER_RULES, MakeSettings
 from tests.servers import LoopbackServer, Static
 
 ATTACK = "Iranian proxies launched a drone attack on U.S. forces"
@@ -322,12 +322,13 @@ def write_config(tmp_path: Path, http: str) -> Path:
     config = tmp_path / "monitor.toml"
     config.write_text(
         f"""
+data_dir = "data"
 [[feeds]]
 name = "seed"
 url = "seed.rss"
 backfill_hours = -1
 [rules]
-paths = ["{ROOT / "rules"}"]
+paths = ["{STARTER_RULES}"]
 watch = false
 [channels.folder]
 type = "folder"
