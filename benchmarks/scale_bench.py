@@ -156,7 +156,7 @@ def write_config(
         f"per_host = {args.per_host}",
         "backfill_hours = -1",
         "[rules]",
-        f"paths = [{toml_str(str(ROOT / 'rules'))}]",
+        f"paths = [{toml_str(str(ROOT / 'monitor' / 'data' / 'rules'))}]",
         "watch = false",
         "[logging]",
         'level = "WARNING"',
