@@ -158,3 +158,10 @@ async def test_a_rule_restricted_to_a_feed_tag_sees_only_those_feeds(
     async with App.open(settings) as app:
         await app.poll_all()
         assert rows(app.store, "SELECT DISTINCT rule_id FROM alerts") == [("wire-only",)]
+        [(alert_id,)] = rows(app.store, "SELECT id FROM alerts")
+        with app.store.read() as uow:
+            alert = uow.alerts.load(alert_id)
+        assert alert is not None and alert.article.feed_tags == ("wire",)
+        assert await app.notifier.deliver_due() == 1
+        [mail] = list((settings.data_dir / "mail").glob("*.eml"))
+        assert "seed (wire)" in mail.read_text(encoding="utf-8")

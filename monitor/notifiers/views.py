@@ -49,6 +49,7 @@ class ArticleView:
     title_segments: tuple[Segment, ...]
     href: str | None  # only an absolute http(s) link; anything else is not shown
     feed: str
+    feed_tags: tuple[str, ...]
     published: datetime
     published_local: str
     author: str | None
@@ -121,6 +122,7 @@ def alert_view(alert: Alert, tz: ZoneInfo) -> AlertView:
             title_segments=title_segments(a, alert.hits),
             href=safe_href(a.link),
             feed=clip(a.feed, FEED_MAX),
+            feed_tags=tuple(clip(t, FEED_MAX) for t in a.feed_tags[:10]),
             published=a.published,
             published_local=format_local(a.published, tz),
             author=_one_line(a.author, AUTHOR_MAX) if a.author else a.author,
@@ -259,6 +261,7 @@ def alert_payload(view: AlertView) -> dict[str, Any]:
             "title": view.article.title,
             "link": view.article.href,
             "feed": view.article.feed,
+            "feed_tags": list(view.article.feed_tags),
             "published": view.article.published.isoformat(),
             "author": view.article.author,
             "other_feeds": list(view.other_feeds),

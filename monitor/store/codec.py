@@ -82,6 +82,7 @@ def article_to_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "author": article.author,
         "tags": json.dumps(list(article.tags), ensure_ascii=False),
+        "feed_tags": json.dumps(list(article.feed_tags), ensure_ascii=False),
         "summary": article.summary,
         "content": article.content,
         "summary_html": article.summary_html,
@@ -101,6 +102,7 @@ def article_from_row(row: Mapping[str, Any]) -> Article:
         content=row["content"],
         author=row["author"],
         tags=tuple(json.loads(row["tags"])),
+        feed_tags=tuple(json.loads(row.get("feed_tags") or "[]")),
         summary_html=row["summary_html"],
         content_html=row["content_html"],
     )

@@ -57,6 +57,7 @@ articles = Table(
     Column("published_at", UTCDateTime, nullable=False),
     Column("author", Text),
     Column("tags", Text, nullable=False, server_default="[]"),
+    Column("feed_tags", Text, nullable=False, server_default="[]"),
     Column("summary", Text, nullable=False, server_default=""),
     Column("content", Text, nullable=False, server_default=""),
     Column("summary_html", Text, nullable=False, server_default=""),
