@@ -9,6 +9,7 @@ from monitor.cli import (
     backtest_cmds,
     core_cmds,
     digest_cmds,
+    doctor_cmd,
     init_cmd,
     outbox_cmds,
     rules_cmds,
@@ -41,3 +42,4 @@ digest_cmds.register(main)
 backtest_cmds.register(main)
 secret_cmd.register(main)
 init_cmd.register(main)
+doctor_cmd.register(main)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -127,10 +128,8 @@ class AppriseChannel(_Strict):
     timeout: float = Field(30.0, gt=0)  # the whole send, all URLs
 
 
-ChannelConfig = Annotated[
-    ConsoleChannel | FolderChannel | EmailChannel | WebhookChannel | AppriseChannel,
-    Field(discriminator="type"),
-]
+ChannelSettings = ConsoleChannel | FolderChannel | EmailChannel | WebhookChannel | AppriseChannel
+ChannelConfig = Annotated[ChannelSettings, Field(discriminator="type")]
 
 
 class DigestConfig(_Strict):
@@ -172,3 +171,24 @@ class DeliveryConfig(_Strict):
     summary_interval: float = Field(
         60.0, gt=0
     )  # how often held (storm/cooldown) alerts are checked
+
+
+class NotifierSettings(Protocol):
+    """The slice of the settings the notifiers read; the app's ``Settings`` provides it."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def templates_dir(self) -> Path | None: ...
+    @property
+    def channels(self) -> Mapping[str, ChannelSettings]: ...
+    @property
+    def digests(self) -> Mapping[str, DigestConfig]: ...
+    @property
+    def delivery(self) -> DeliveryConfig: ...
+    @property
+    def effective_default_channels(self) -> list[str]: ...
+    @property
+    def storm_threshold(self) -> int: ...
+    @property
+    def storm_window_minutes(self) -> int: ...

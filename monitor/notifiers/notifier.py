@@ -20,6 +20,7 @@ from monitor.clock import utcnow
 from monitor.events import AlertQueued
 from monitor.notifiers import registry
 from monitor.notifiers.channels import Channel
+from monitor.notifiers.config import NotifierSettings
 from monitor.notifiers.digest_service import DigestService
 from monitor.notifiers.errors import NotifierConfigError
 from monitor.notifiers.items import load_item
@@ -35,15 +36,13 @@ from monitor.store.digests import HOLD_PREFIX
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from monitor.config import Settings
-
 
 class Notifier:
     """Delivers what :func:`monitor.notifiers.routing.enqueue_alert` wrote to the outbox."""
 
     def __init__(
         self,
-        settings: Settings,
+        settings: NotifierSettings,
         store: Store,
         bus: EventBus,
         *,

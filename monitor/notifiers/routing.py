@@ -9,20 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from monitor.events import AlertQueued
 from monitor.models import Alert
+from monitor.notifiers.config import NotifierSettings
 from monitor.store import UnitOfWork
 from monitor.store.digests import hold_name
-
-if TYPE_CHECKING:
-    from monitor.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-def channels_for(alert: Alert, settings: Settings) -> tuple[str, ...]:
+def channels_for(alert: Alert, settings: NotifierSettings) -> tuple[str, ...]:
     """The rule's ``notify:`` channels, else the default ones."""
     return tuple(alert.rule.notify) or tuple(settings.effective_default_channels)
 
@@ -42,7 +39,7 @@ def lock_rules(uow: UnitOfWork, rule_ids: Iterable[str]) -> None:
 
 
 def hold_for(
-    uow: UnitOfWork, alert: Alert, settings: Settings, now: datetime
+    uow: UnitOfWork, alert: Alert, settings: NotifierSettings, now: datetime
 ) -> tuple[str, datetime] | None:
     """Why and until when an immediate alert must wait (None: send it now).
 
@@ -67,7 +64,9 @@ def hold_for(
     return None
 
 
-def enqueue_alert(uow: UnitOfWork, alert: Alert, settings: Settings, now: datetime) -> AlertQueued:
+def enqueue_alert(
+    uow: UnitOfWork, alert: Alert, settings: NotifierSettings, now: datetime
+) -> AlertQueued:
     """Write the alert's deliveries (idempotent: outbox ids derive from alert id + channel)."""
     rule = alert.rule
 
