@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -151,10 +152,16 @@ class App:
             await self.fetcher.aclose()
             self.store.close()
             raise
+        # The heartbeat runs for as long as the app is open — in the daemon and in a
+        # `poll --once` alike — so a long cycle's claims are never taken over while alive.
+        self._beat_stop = asyncio.Event()
+        self._beat = asyncio.create_task(self.instance.run(self._beat_stop), name="heartbeat")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         try:
+            self._beat_stop.set()
+            await self._beat
             await self.instance.unregister()
             await self.notifier.aclose()
             await self.fetcher.aclose()

@@ -77,7 +77,6 @@ class Daemon:
         tasks = [
             asyncio.create_task(self.app.notifier.run(self.stop), name="delivery"),
             self._feeds,
-            asyncio.create_task(self.app.instance.run(self.stop), name="heartbeat"),
         ]
         if http is not None:
             tasks.append(asyncio.create_task(http.run(self.stop), name="http"))
