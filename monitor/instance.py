@@ -52,7 +52,7 @@ class Instance:
             uow.outbox.renew_leases(self.id, until=now + self._lease)
             uow.instances.prune(before=now - timedelta(days=1))
 
-        await self._store.run(work)
+        await self._store.run(work, control=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Beat until ``stop``; a failed beat is logged and tried again next time."""

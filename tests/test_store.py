@@ -499,3 +499,22 @@ def test_the_migrations_build_exactly_the_tables_the_queries_use(store: Store) -
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+async def test_a_heartbeat_never_waits_behind_busy_store_threads(tmp_path: Path) -> None:
+    """Regression: heartbeats queued behind long ingests, the instance looked dead and its
+    feeds were polled again by others (three instances: up to 3 requests per feed)."""
+    import time
+
+    store = open_store(str(tmp_path / "m.db"))
+
+    def slow(_uow: object) -> None:
+        time.sleep(1.5)
+
+    busy = [asyncio.ensure_future(store.run(slow, write=False)) for _ in range(4)]  # type: ignore[arg-type]
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    with_store = await store.run(lambda uow: uow.instances.heartbeat("x", now=NOW), control=True)
+    assert with_store is False and time.monotonic() - started < 1.0
+    await asyncio.gather(*busy)
+    store.close()

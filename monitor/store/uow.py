@@ -76,6 +76,9 @@ class Store:
         self.url = url
         self.backend: Backend = url.backend
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
+        # Heartbeats and lease renewals never queue behind a long ingest: a busy instance
+        # that cannot say it lives has its work taken over while it is still doing it.
+        self._control = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-control")
 
     @property
     def display_url(self) -> str:
@@ -115,10 +118,16 @@ class Store:
                 time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def run(self, fn: Callable[[UnitOfWork], T], *, write: bool = True) -> T:
-        """:meth:`call` on a store thread: the event loop goes on while the database works."""
+    async def run(
+        self, fn: Callable[[UnitOfWork], T], *, write: bool = True, control: bool = False
+    ) -> T:
+        """:meth:`call` on a store thread: the event loop goes on while the database works.
+
+        ``control``: on the thread kept for heartbeats, which no other work waits on.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: self.call(fn, write=write))
+        executor = self._control if control else self._executor
+        return await loop.run_in_executor(executor, lambda: self.call(fn, write=write))
 
     async def offload(self, fn: Callable[[], T]) -> T:
         """Run a blocking step that uses the store itself (e.g. a chunk of ingest)."""
@@ -127,6 +136,7 @@ class Store:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self._control.shutdown(wait=True)
         self.engine.dispose()
 
 
