@@ -8,6 +8,7 @@ at start instead of being silently recreated or failing later.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from monitor.store.errors import StoreError
 from monitor.store.urls import StoreURL
+
+log = logging.getLogger("monitor.store")
 
 WRITE = "monitor_write"  # execution option: this transaction writes
 
@@ -94,7 +97,8 @@ def check_sqlite(engine: Engine, url: StoreURL) -> None:
             kind="corrupt",
         )
     if mode is None or str(mode[0]).lower() != "wal":
-        pass  # e.g. a read-only medium: the store still works, readers just wait for writers
+        # e.g. a file system without shared memory: the store works, readers wait for writers
+        log.warning("%s: WAL journal not available, readers will wait for writers", url.display)
 
 
 def postgresql_engine(url: StoreURL, *, lock_timeout: float) -> Engine:
