@@ -89,18 +89,13 @@ class OutboxWorker:
             sent += sum(results)
 
     async def _send_all(self, channel: str, rows: list[OutboxRow], now: datetime) -> int:
-        limit = asyncio.Semaphore(self._concurrency(channel))
+        limit = asyncio.Semaphore(self._config.concurrency)
 
         async def one(row: OutboxRow) -> bool:
             async with limit:
                 return await self.deliver(row, now)
 
         return sum(await asyncio.gather(*(one(r) for r in rows)))
-
-    def _concurrency(self, channel: str) -> int:
-        sender = self._channels.get(channel)
-        own = getattr(getattr(sender, "config", None), "concurrency", None)
-        return int(own) if isinstance(own, int) and own > 0 else self._config.concurrency
 
     async def deliver(self, row: OutboxRow, now: datetime) -> bool:
         what = f"alert {row.alert_id}" if row.alert_id else f"digest {row.digest_id}"
@@ -198,7 +193,7 @@ class OutboxWorker:
 
     async def _channel_loop(self, channel: str, stop: asyncio.Event) -> None:
         wake = self._wake[channel]
-        slots = self._concurrency(channel)
+        slots = self._config.concurrency
         sending: set[asyncio.Task[bool]] = set()
         try:
             while not stop.is_set():

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, delete, exists, func, select, update
+from sqlalchemy import Connection, delete, exists, select, update
 
 from monitor.models import Article, Hit
 from monitor.store.codec import article_from_row, article_to_row, hits_to_json
@@ -170,9 +170,6 @@ class ArticleRepo:
             )
         stmt = stmt.order_by(c.published_at, c.id).limit(limit)
         return [article_from_row(dict(r)) for r in self._conn.execute(stmt).mappings()]
-
-    def count(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(articles)).scalar_one())
 
     def prune(self, *, before: datetime, limit: int = 1000) -> int:
         """Forget up to ``limit`` articles no feed carried since ``before``, unless a delivery

@@ -163,14 +163,6 @@ class FeedRepo:
         ).mappings()
         return sorted((_state(r) for r in claimed), key=lambda s: s.name)
 
-    def release(self, name: str, *, owner: str) -> None:
-        c = feeds.c
-        self._conn.execute(
-            update(feeds)
-            .where(c.name == name, c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
-
     def renew_leases(self, owner: str, *, until: datetime) -> None:
         c = feeds.c
         self._conn.execute(update(feeds).where(c.lease_owner == owner).values(lease_until=until))
@@ -180,14 +172,3 @@ class FeedRepo:
         self._conn.execute(
             update(feeds).where(c.lease_owner == owner).values(lease_owner=None, lease_until=None)
         )
-
-    def next_due(self, names: Sequence[str]) -> datetime | None:
-        """The earliest next poll among ``names`` (None: one is due now or never polled)."""
-        if not names:
-            return None
-        c = feeds.c
-        row = self._conn.execute(
-            select(c.next_poll_at).where(c.name.in_(list(names)))
-            .order_by(c.next_poll_at.is_not(None), c.next_poll_at).limit(1)
-        ).first()  # fmt: skip
-        return row[0] if row else None

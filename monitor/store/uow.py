@@ -129,11 +129,6 @@ class Store:
         executor = self._control if control else self._executor
         return await loop.run_in_executor(executor, lambda: self.call(fn, write=write))
 
-    async def offload(self, fn: Callable[[], T]) -> T:
-        """Run a blocking step that uses the store itself (e.g. a chunk of ingest)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
-
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         self._control.shutdown(wait=True)
