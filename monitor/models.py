@@ -50,6 +50,15 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Surge:
+    """A rule's ``surge:``: one alert when ``sources`` distinct feeds carried matching
+    articles published within ``within`` of each other, instead of one alert per article."""
+
+    sources: int
+    within: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """What the rest of the system needs to know about a watch rule (not its compiled query)."""
 
@@ -63,6 +72,7 @@ class Rule:
     cooldown: timedelta | None = None
     source: str = ""  # "path:line" where the rule is defined
     feeds: tuple[str, ...] = ()  # feed names and tag:NAME entries; empty means every feed
+    surge: Surge | None = None  # alert on volume (see monitor.surges), not on each article
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +115,17 @@ class Alert:
     hits: tuple[Hit, ...]
     created_at: datetime
     other_feeds: tuple[str, ...] = ()  # other feeds that carried the same article
+    surge: SurgeDetail | None = None  # a surge alert: ``article`` is the one that completed it
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeDetail:
+    """What a surge alert lists: the feeds and articles of the window in which it started.
+
+    ``articles`` (oldest first) may be fewer than ``total``: a busy story is listed in part.
+    """
+
+    start: datetime  # the published time at which the count reached the threshold
+    feeds: tuple[str, ...]
+    articles: tuple[Article, ...]
+    total: int

@@ -20,6 +20,7 @@ from monitor.notifiers.routing import lock_rules
 from monitor.sources.identity import canonical_url
 from monitor.store import Store, UnitOfWork
 from monitor.store.articles import Seen
+from monitor.surging import NewMatches, raise_surges
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +115,15 @@ class Pipeline:
     ) -> IngestResult:
         result = IngestResult()  # built afresh: a retried unit of work starts from nothing
         raised: list[Alert] = []
+        surging: dict[str, NewMatches] = {}
         for article in chunk:
             quiet = alert_after is not None and article.published < alert_after
-            self._ingest_one(uow, matcher, article, now, quiet, result, raised)
-        # Routing decides storms and cooldowns under per-rule locks: all of this chunk's,
-        # taken in one order, so concurrent chunks (threads or instances) cannot deadlock.
-        lock_rules(uow, (a.rule.id for a in raised))
+            self._ingest_one(uow, matcher, article, now, quiet, result, raised, surging)
+        # Routing decides storms and cooldowns, and surges start, under per-rule locks: all
+        # of this chunk's, taken in one order, so concurrent chunks (threads or instances)
+        # cannot deadlock.
+        lock_rules(uow, [*(a.rule.id for a in raised), *surging])
+        raised.extend(raise_surges(uow, surging, now=now, alert_after=alert_after))
         for alert in raised:
             queued = self._enqueue(uow, alert, now)
             result.alerts.append(queued)
@@ -135,6 +139,7 @@ class Pipeline:
         quiet: bool,
         result: IngestResult,
         raised: list[Alert],
+        surging: dict[str, NewMatches],
     ) -> None:
         link_key = canonical_url(article.link) if article.link else None
         seen, stored_id = uow.articles.upsert(article, link_key=link_key, now=now)
@@ -160,6 +165,11 @@ class Pipeline:
             if match.rule.id in already:
                 continue  # only a rule that newly matches raises an alert
             result.events.append(RuleMatched(article, match))
+            if match.rule.surge is not None:
+                # No alert per article: the chunk's new matches are counted under the lock.
+                pending = surging.setdefault(match.rule.id, NewMatches(match.rule))
+                pending.articles[stored_id] = article.published
+                continue
             if quiet:
                 continue
             alert = Alert(

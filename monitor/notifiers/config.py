@@ -13,7 +13,8 @@ from monitor.notifiers.limits import EMAIL_MAX_BYTES
 from monitor.notifiers.redact import redact_url
 
 DEFAULT_SUBJECT = (
-    "[{{ alert.rule.severity | upper }}] {{ alert.rule.title }}: {{ alert.article.title }}"
+    "[{{ alert.rule.severity | upper }}] {{ alert.rule.title }}:"
+    " {{ alert.surge.headline if alert.surge else alert.article.title }}"
 )
 DEFAULT_DIGEST_SUBJECT = "[digest] {{ digest.title }}: {{ digest.total }} alert(s)"
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from monitor.models import Alert, Article, Hit, Rule, alert_id
+from monitor.models import Alert, Article, Hit, Rule, Surge, SurgeDetail, alert_id
 
 _TITLE = "Iranian-backed militias poised to escalate attacks on US forces, intelligence reveals"
 _SUMMARY = (
@@ -61,4 +62,29 @@ def sample_alert(now: datetime | None = None) -> Alert:
         hits=hits,
         created_at=now,
         other_feeds=("sample-wire",),
+    )
+
+
+def sample_surge(now: datetime | None = None) -> Alert:
+    """A test surge alert: more articles than a surge alert shows, some without a link."""
+    base = sample_alert(now)
+    rule = replace(base.rule, id="sample-surge", surge=Surge(3, timedelta(hours=2)))
+    feeds = ("sample-wire", "sample-feed", "sample-agency")
+    articles = tuple(
+        replace(
+            base.article,
+            id=f"sample-surge-{i}",
+            feed=feeds[i % 3],
+            title=f"{_TITLE} ({i + 1})",
+            link=None if i % 4 == 3 else f"{base.article.link}-{i}",
+            published=base.created_at - timedelta(minutes=100 - 7 * i),
+        )
+        for i in range(12)
+    )
+    return replace(
+        base,
+        id="sample-surge-alert",
+        rule=rule,
+        article=articles[-1],
+        surge=SurgeDetail(start=articles[-1].published, feeds=feeds, articles=articles, total=14),
     )

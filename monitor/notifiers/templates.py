@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from monitor.notifiers.errors import DeliveryError, NotifierConfigError
-from monitor.notifiers.sample import sample_alert
+from monitor.notifiers.sample import sample_alert, sample_surge
 from monitor.notifiers.views import (
     AlertView,
     DigestView,
@@ -221,13 +221,14 @@ class Templates:
     def check(self) -> None:
         """Render every template against the samples; raise with file and line on failure."""
         alert, digest = self.samples()
+        surge = alert_view(sample_surge(alert.created_at), self.tz)
         for name in TEMPLATE_NAMES:
             items: tuple[AlertView | DigestView, ...] = (
-                (alert,)
+                (alert, surge)
                 if name.startswith("alert.")
                 else (digest,)
                 if name.startswith("digest.")
-                else (alert, digest)
+                else (alert, surge, digest)
             )
             for item in items:
                 try:

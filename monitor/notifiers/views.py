@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.models import SEVERITIES, Alert, Hit, Rule
+from monitor.models import SEVERITIES, Alert, Article, Hit, Rule, SurgeDetail
 from monitor.notifiers.limits import (
     AUTHOR_MAX,
     FEED_MAX,
@@ -25,6 +25,7 @@ from monitor.notifiers.limits import (
 )
 from monitor.notifiers.sanitize import safe_href
 from monitor.notifiers.snippet import Segment, excerpt, title_segments
+from monitor.surges import duration_text
 
 SCHEMA_VERSION = 1
 
@@ -74,6 +75,7 @@ class AlertView:
     created_at: datetime
     created_local: str
     hits: tuple[Hit, ...]
+    surge: SurgeView | None = None  # a surge alert: what it lists
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -83,6 +85,60 @@ class AlertView:
             for text in group.texts:
                 seen.setdefault(text, None)
         return tuple(seen)
+
+
+SURGE_SHOWN = 10  # articles a surge alert shows; the rest are counted ("and N more")
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeArticle:
+    title: str
+    href: str | None
+    feed: str
+    published: datetime
+    published_local: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeView:
+    """A surge: ``feeds`` (every one) carried ``total`` matching articles within ``within``."""
+
+    headline: str  # "surge: 3 feeds within 2h"
+    sources: int  # the rule's threshold
+    within: str  # the rule's window, as written (2h)
+    start: datetime
+    start_local: str
+    feeds: tuple[str, ...]
+    articles: tuple[SurgeArticle, ...]  # oldest first, at most SURGE_SHOWN
+    total: int
+    more: int  # articles not shown
+
+
+def surge_view(detail: SurgeDetail, rule: Rule, tz: ZoneInfo) -> SurgeView:
+    within = duration_text(rule.surge.within) if rule.surge else "?"
+    shown = detail.articles[:SURGE_SHOWN]
+    feeds = tuple(clip(f, FEED_MAX) for f in detail.feeds[:50])
+    return SurgeView(
+        headline=f"surge: {len(detail.feeds)} feeds within {within}",
+        sources=rule.surge.sources if rule.surge else len(detail.feeds),
+        within=within,
+        start=detail.start,
+        start_local=format_local(detail.start, tz),
+        feeds=feeds,
+        articles=tuple(_surge_article(a, tz) for a in shown),
+        total=detail.total,
+        more=max(0, detail.total - len(shown)),
+    )
+
+
+def _surge_article(a: Article, tz: ZoneInfo) -> SurgeArticle:
+    return SurgeArticle(
+        title=_one_line(a.title, TITLE_MAX),
+        href=safe_href(a.link),
+        feed=clip(a.feed, FEED_MAX),
+        published=a.published,
+        published_local=format_local(a.published, tz),
+    )
 
 
 def rule_view(rule: Rule) -> RuleView:
@@ -133,6 +189,7 @@ def alert_view(alert: Alert, tz: ZoneInfo) -> AlertView:
         created_at=alert.created_at,
         created_local=format_local(alert.created_at, tz),
         hits=alert.hits,
+        surge=surge_view(alert.surge, alert.rule, tz) if alert.surge else None,
     )
 
 
@@ -280,6 +337,22 @@ def alert_payload(view: AlertView) -> dict[str, Any]:
         "matched": [{"set": m.name, "texts": list(m.texts)} for m in view.matched],
         "snippet": _segments_text(view.snippet),
         "highlights": [s.text for s in view.snippet if s.hit],
+        "surge": _surge_payload(view.surge) if view.surge else None,
+    }
+
+
+def _surge_payload(surge: SurgeView) -> dict[str, Any]:
+    return {
+        "sources": surge.sources,
+        "within": surge.within,
+        "start": surge.start.isoformat(),
+        "feeds": list(surge.feeds),
+        "total": surge.total,
+        "more": surge.more,
+        "articles": [
+            {"title": a.title, "link": a.href, "feed": a.feed, "published": a.published.isoformat()}
+            for a in surge.articles
+        ],
     }
 
 

@@ -170,6 +170,7 @@ def _rule_of(spec: RuleSpec) -> Rule:
         cooldown=spec.cooldown,
         source=f"{spec.where.path}:{spec.where.line}",
         feeds=spec.feeds,
+        surge=spec.surge,
     )
 
 
@@ -188,6 +189,11 @@ def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
                 r.schedule,
                 r.cooldown.total_seconds() if r.cooldown else None,
                 *([list(r.feeds)] if r.feeds else []),  # versions of rules without stay put
+                *(
+                    [{"surge": [r.surge.sources, r.surge.within.total_seconds()]}]
+                    if r.surge
+                    else []
+                ),
             ]
             for r in rules
         ],

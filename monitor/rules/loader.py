@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from monitor.models import FIELDS, SEVERITIES, Severity
+from monitor.models import FIELDS, SEVERITIES, Severity, Surge
 from monitor.rules.compiler import LoadResult, compile_rules
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
 from monitor.rules.query import SET_NAME_RE
@@ -36,8 +36,11 @@ RULE_KEYS = (
     "schedule",
     "cooldown",
     "feeds",
+    "surge",
     "examples",
 )
+SURGE_KEYS = ("sources", "within")
+MAX_SURGE_WINDOW = timedelta(days=7)  # evaluations read two windows of the rule's matches
 _REQUIRED = {"id": "my-rule", "query": "drone*"}
 _RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _COOLDOWN_RE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
@@ -353,6 +356,7 @@ class _FileReader:
                 failed = True
         cooldown = self.read_cooldown(values.get("cooldown"))
         feeds = self.read_feeds(values.get("feeds"))
+        surge = self.read_surge(values.get("surge"))
         examples = self.read_examples(values.get("examples"))
         query_node = values.get("query")
         if "query" not in texts or not isinstance(query_node, yaml.ScalarNode):
@@ -378,6 +382,7 @@ class _FileReader:
             schedule_where=schedule_where,
             has_errors=failed or len(self.errors) > errors_before,
             feeds=feeds,
+            surge=surge,
         )
 
     def read_title(self, rule: yaml.Node, node: yaml.Node | None, rule_id: str) -> str | None:
@@ -474,12 +479,62 @@ class _FileReader:
         """The cooldown, None when absent, False when invalid (already reported)."""
         if node is None or _is_null(node):
             return None
+        duration = self.read_duration(node, "cooldown")
+        return False if duration is None else duration
+
+    def read_surge(self, node: yaml.Node | None) -> Surge | None:
+        """``surge: {sources: N, within: DURATION}``; None when absent or invalid (reported)."""
+        if node is None or _is_null(node):
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, "surge: must be a mapping, e.g. surge: {sources: 3, within: 2h}")
+            return None
+        given: dict[str, yaml.Node] = {}
+        ok = True
+        for key, value in self.mapping(node):
+            name = str(key.value)
+            if name not in SURGE_KEYS:
+                self.error(
+                    key,
+                    f"unknown surge key {name}{did_you_mean(name, SURGE_KEYS)}"
+                    " (surge keys: sources, within)",
+                )
+                ok = False
+                continue
+            given[name] = value
+        for name, example in (("sources", "3"), ("within", "2h")):
+            if name not in given:
+                self.error(node, f"surge: is missing {name}: (add {name}: {example})")
+                ok = False
+        sources = self.read_surge_sources(given.get("sources"))
+        within = self.read_duration(given.get("within"), "surge within")
+        if within is not None and within > MAX_SURGE_WINDOW:
+            self.error(given["within"], "surge within: must be at most 7d")
+            return None
+        if not ok or sources is None or within is None:
+            return None
+        return Surge(sources=sources, within=within)
+
+    def read_surge_sources(self, node: yaml.Node | None) -> int | None:
+        if node is None:
+            return None
+        text = str(node.value).strip() if isinstance(node, yaml.ScalarNode) else ""
+        if not text.isdigit() or int(text) < 2:
+            self.error(
+                node,
+                "surge sources: must be a whole number of distinct feeds, at least 2, e.g. 3",
+            )
+            return None
+        return int(text)
+
+    def read_duration(self, node: yaml.Node | None, key: str) -> timedelta | None:
+        """A positive duration like 30m, 2h or 1d; None when absent or invalid (reported)."""
+        if node is None:
+            return None
         m = _COOLDOWN_RE.fullmatch(str(node.value)) if isinstance(node, yaml.ScalarNode) else None
         if m is None or int(m.group(1)) == 0:
-            self.error(
-                node, "cooldown: must be a positive number with a unit s, m, h or d, e.g. 30m"
-            )
-            return False
+            self.error(node, f"{key}: must be a positive number with a unit s, m, h or d, e.g. 30m")
+            return None
         return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
     def read_examples(self, node: yaml.Node | None) -> tuple[ExampleSpec, ...] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from monitor.models import FIELDS, Severity
+from monitor.models import FIELDS, Severity, Surge
 from monitor.rules.diagnostics import MEMORY, Located
 
 
@@ -75,3 +75,4 @@ class RuleSpec:
     schedule_where: Located = MEMORY
     has_errors: bool = False
     feeds: tuple[str, ...] = ()  # feed names and tag:NAME; empty: every feed
+    surge: Surge | None = None  # alert on volume: one alert per surge, none per article

@@ -17,6 +17,7 @@ from monitor.store.codec import (
     rule_to_json,
 )
 from monitor.store.sql import insert_ignore
+from monitor.store.surges import SurgeRepo
 from monitor.store.tables import alerts, article_sources, articles
 
 
@@ -32,6 +33,7 @@ class AlertSummary:
     feed: str
     link: str | None
     sources: tuple[str, ...]
+    surge: tuple[int, int] | None = None  # a surge alert: (feeds, articles) it counted
 
 
 def _origin_first(origin: str, feeds: list[str]) -> tuple[str, ...]:
@@ -83,6 +85,7 @@ class AlertRepo:
             hits=hits_from_json(row["hits"]),
             created_at=row["alert_at"],
             other_feeds=others,
+            surge=SurgeRepo(self._conn).detail(row["alert_id"]),
         )
 
     def recent(self, *, limit: int = 20, since: datetime | None = None) -> list[AlertSummary]:
@@ -99,9 +102,11 @@ class AlertRepo:
             stmt = stmt.where(a.created_at >= since)
         rows = self._conn.execute(stmt).all()
         sources = self._sources([r.article_id for r in rows])
+        surges = SurgeRepo(self._conn).counts([r.id for r in rows])
         return [
             AlertSummary(r.id, r.rule_id, r.severity, r.created_at, r.title, r.feed, r.link,
-                         _origin_first(r.feed, sources.get(r.article_id, [r.feed])))
+                         _origin_first(r.feed, sources.get(r.article_id, [r.feed])),
+                         surges.get(r.id))
             for r in rows
         ]  # fmt: skip
 

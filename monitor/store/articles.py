@@ -30,6 +30,7 @@ from monitor.store.tables import (
     digest_items,
     matches,
     outbox,
+    surges,
 )
 
 
@@ -199,6 +200,7 @@ class ArticleRepo:
         alert_ids = select(alerts.c.id).where(alerts.c.article_id.in_(ids))
         conn.execute(delete(outbox).where(outbox.c.alert_id.in_(alert_ids)))
         conn.execute(delete(digest_items).where(digest_items.c.alert_id.in_(alert_ids)))
+        conn.execute(delete(surges).where(surges.c.alert_id.in_(alert_ids)))
         conn.execute(delete(alerts).where(alerts.c.article_id.in_(ids)))
         conn.execute(delete(matches).where(matches.c.article_id.in_(ids)))
         conn.execute(delete(article_sources).where(article_sources.c.article_id.in_(ids)))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, cast
 
-from monitor.models import Article, Hit, Rule, Severity
+from monitor.models import Article, Hit, Rule, Severity, Surge
 
 
 def hits_to_json(hits: Iterable[Hit]) -> str:
@@ -53,6 +53,16 @@ def rule_to_json(rule: Rule) -> str:
             "schedule": rule.schedule,
             "cooldown": rule.cooldown.total_seconds() if rule.cooldown else None,
             "source": rule.source,
+            **(
+                {
+                    "surge": {
+                        "sources": rule.surge.sources,
+                        "within": rule.surge.within.total_seconds(),
+                    }
+                }
+                if rule.surge
+                else {}
+            ),
         },
         ensure_ascii=False,
     )
@@ -70,6 +80,11 @@ def rule_from_json(text: str) -> Rule:
         schedule=d["schedule"],
         cooldown=timedelta(seconds=d["cooldown"]) if d.get("cooldown") else None,
         source=d.get("source", ""),
+        surge=(
+            Surge(d["surge"]["sources"], timedelta(seconds=d["surge"]["within"]))
+            if d.get("surge")
+            else None
+        ),
     )
 
 

@@ -172,3 +172,28 @@ job_runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("job", "fire_at"),
 )
+
+# A surge rule's state (see monitor.surges): firing or armed, since a published time. Written
+# under the rule's lock; ``version`` makes every write a compare-and-set, so a decision taken
+# on a stale state can never be stored.
+surge_state = Table(
+    "surge_state",
+    metadata,
+    Column("rule_id", Text, primary_key=True),
+    Column("firing", Integer, nullable=False),
+    Column("since", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# What a surge alert lists (its alert row names the article that completed the surge).
+surges = Table(
+    "surges",
+    metadata,
+    Column("alert_id", Text, primary_key=True),
+    Column("rule_id", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("feeds", Text, nullable=False),  # JSON list, in the order they carried the story
+    Column("article_ids", Text, nullable=False),  # JSON list, oldest first, at most LISTED
+    Column("total", Integer, nullable=False),
+)
