@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from monitor.models import Article, RuleMatch
+from monitor.models import Article, Rule, RuleMatch
 from monitor.pipeline import Matcher
+from monitor.surges import Episode, Member, Replay
 
 SAMPLES = 5
 
@@ -88,3 +89,29 @@ def bar_chart(by_day: Counter[date], *, width: int = 40) -> list[str]:
         lines.append(f"{day.isoformat()} {bar} {n}")
         day += timedelta(days=1)
     return lines
+
+
+class SurgeBacktest:
+    """Surge rules replayed over a backtest's matches (in published order): their surges.
+
+    The pipeline's own core (:class:`monitor.surges.Replay`), so a backtest shows the surges
+    the rule would have raised, not an approximation of them.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._replay = Replay({r.id: r.surge for r in rules if r.surge is not None})
+        self.episodes: dict[str, list[Episode]] = {}
+        self.articles: dict[str, Article] = {}  # the surges' members, to list them
+
+    def add(self, hit: Hit) -> tuple[Episode, ...]:
+        """The surges this match starts (none for a rule without ``surge:``)."""
+        rule, article = hit.match.rule, hit.article
+        if rule.surge is None:
+            return ()
+        self.articles[article.id] = article
+        found = self._replay.add(rule.id, Member(article.id, article.feed, article.published))
+        self.episodes.setdefault(rule.id, []).extend(found)
+        return found
+
+    def members(self, episode: Episode) -> list[Article]:
+        return [self.articles[m.article_id] for m in episode.members]

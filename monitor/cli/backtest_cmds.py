@@ -12,15 +12,17 @@ from pathlib import Path
 
 import click
 
-from monitor.backtest import RuleReport, backtest, bar_chart
+from monitor.backtest import RuleReport, SurgeBacktest, backtest, bar_chart
 from monitor.cli.common import config_options, open_store, settings_from
 from monitor.cli.rules_cmds import highlight, safe
 from monitor.clock import utcnow
 from monitor.models import Article, RuleMatch
 from monitor.rules import RuleSet, load_rules
 from monitor.store import Store, UnitOfWork
+from monitor.surges import Episode, duration_text
 
 PAGE = 1000
+SURGE_LISTED = 5  # articles shown per surge in the text report
 _SINCE = re.compile(r"^(\d+)([hdw])$")
 
 
@@ -66,6 +68,45 @@ def _record(article: Article, m: RuleMatch) -> str:
     )  # fmt: skip
 
 
+def _surge_record(rule_id: str, episode: Episode, surges: SurgeBacktest) -> str:
+    return json.dumps(
+        {"rule_id": rule_id,
+         "surge": {"start": episode.start.isoformat(), "feeds": list(episode.feeds),
+                   "total": len(episode.members),
+                   "articles": [{"article_id": a.id, "feed": a.feed, "title": a.title,
+                                 "published": a.published.isoformat()}
+                                for a in surges.members(episode)]}},
+        ensure_ascii=False,
+    )  # fmt: skip
+
+
+def _echo_surges(rules: RuleSet, rule_id: str, surges: SurgeBacktest) -> None:
+    """A surge rule's surges: when each started, its feeds, and (some of) its articles."""
+    rule = rules.get(rule_id)
+    if rule is None or rule.surge is None:
+        return
+    episodes = surges.episodes.get(rule_id, [])
+    within = duration_text(rule.surge.within)
+    click.echo(
+        f"  surge rule ({rule.surge.sources} feeds within {within}): "
+        f"{len(episodes)} surge(s), no alert per article"
+    )
+    for episode in episodes:
+        feeds = ", ".join(safe(f) for f in episode.feeds)
+        start = episode.start.strftime("%Y-%m-%d %H:%M %Z")
+        click.echo(
+            f"  surge at {start}: {len(episode.feeds)} feeds ({feeds}),"
+            f" {len(episode.members)} article(s)"
+        )
+        members = surges.members(episode)
+        for article in members[:SURGE_LISTED]:
+            click.echo(
+                f"      {safe(article.feed)}: {safe(article.title.replace(chr(10), ' ')[:120])}"
+            )
+        if len(members) > SURGE_LISTED:
+            click.echo(f"      … and {len(members) - SURGE_LISTED} more")
+
+
 @click.command("backtest")
 @click.option(
     "--rules", "rule_paths", multiple=True, type=click.Path(),
@@ -73,7 +114,10 @@ def _record(article: Article, m: RuleMatch) -> str:
 )  # fmt: skip
 @click.option("--rule", "rule_id", default=None, help="Only this rule.")
 @click.option("--since", default="30d", show_default=True, help="How far back: 12h, 30d, 2w.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON line per (article, rule) match.")
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="One JSON line per (article, rule) match, and one per surge of a surge rule.",
+)  # fmt: skip
 @config_options
 def backtest_cmd(
     rule_paths: tuple[str, ...],
@@ -99,6 +143,7 @@ def backtest_cmd(
         sys.exit(2)
     store = open_store(settings)
     reports: dict[str, RuleReport] = {}
+    surges = SurgeBacktest(candidate.rules)
     total = 0
     try:
         articles = _stored(store, utcnow() - window)
@@ -107,6 +152,9 @@ def backtest_cmd(
             total += 1
             if as_json:
                 click.echo(_record(hit.article, hit.match))
+            for episode in surges.add(hit):
+                if as_json:
+                    click.echo(_surge_record(hit.match.rule.id, episode, surges))
     finally:
         store.close()
     if as_json:
@@ -119,6 +167,7 @@ def backtest_cmd(
         click.echo(f"{report.rule_id} — {safe(report.title)}: {report.matched} article(s)")
         for line in bar_chart(report.by_day):
             click.echo("  " + line)
+        _echo_surges(candidate, report.rule_id, surges)
         for article, m in report.samples:
             hits = [h for h in m.hits if h.field == "title"]
             click.echo("  · " + highlight(article.title.replace("\n", " ")[:160], hits, color))

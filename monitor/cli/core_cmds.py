@@ -194,7 +194,9 @@ def alerts_list(
         for r in rows:
             record = {"id": r.id, "rule_id": r.rule_id, "severity": r.severity,
                       "created_at": r.created_at.isoformat(), "title": r.title, "feed": r.feed,
-                      "link": r.link, "sources": list(r.sources)}  # fmt: skip
+                      "link": r.link, "sources": list(r.sources),
+                      "surge": {"feeds": r.surge[0], "articles": r.surge[1]} if r.surge else None,
+                      }  # fmt: skip
             click.echo(json.dumps(record, ensure_ascii=False))
         return
     click.echo(
@@ -206,13 +208,20 @@ def alerts_list(
                     r.severity,
                     r.rule_id,
                     ", ".join(r.sources),
-                    _short(r.title, 60),
+                    _short(_surge_title(r.surge, r.title), 60),
                     r.id,
                 ]
                 for r in rows
             ],
         )
     )
+
+
+def _surge_title(surge: tuple[int, int] | None, title: str) -> str:
+    """A surge alert's line says so, with what it counted (its article completed it)."""
+    if surge is None:
+        return title
+    return f"SURGE {surge[0]} feeds, {surge[1]} articles: {title}"
 
 
 def _short(text: str | None, width: int = 70) -> str | None:

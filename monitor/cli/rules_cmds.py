@@ -14,10 +14,11 @@ import click
 
 from monitor.cli.common import effective_config
 from monitor.config import ConfigError, Settings, load_settings
-from monitor.models import FIELDS, SEVERITIES, Article, Hit, RuleMatch
+from monitor.models import FIELDS, SEVERITIES, Article, Hit, RuleMatch, Surge
 from monitor.rules import LoadResult, RuleSet, load_rules
 from monitor.rules.articles import ArticleError, read_articles
 from monitor.rules.nodes import ExplainNode
+from monitor.surges import Episode, Member, Replay, duration_text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -80,9 +81,11 @@ def check_cmd(paths: tuple[str, ...], config: str | None) -> None:
         click.echo(f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)", err=True)
         sys.exit(1)
     rs = result.ruleset
+    surges = sum(1 for r in rs.rules if r.surge is not None)
     click.echo(
-        f"ok: {len(rs.rules)} rules, {len(rs.sets)} sets, version {rs.version}"
-        f" ({len(result.warnings)} warning(s))"
+        f"ok: {len(rs.rules)} rules"
+        + (f" ({surges} alerting on surges)" if surges else "")
+        + f", {len(rs.sets)} sets, version {rs.version} ({len(result.warnings)} warning(s))"
     )
 
 
@@ -141,6 +144,7 @@ def stats_cmd(paths: tuple[str, ...], config: str | None) -> None:
         ("word patterns", str(stats.index.word_patterns)),
         ("trie nodes", str(stats.index.trie_nodes)),
         ("index postings", str(stats.index.postings)),
+        ("surge rules", str(sum(1 for r in rs.rules if r.surge is not None))),
         ("warnings", str(len(result.warnings))),
     ]
     width = max(len(k) for k, _ in rows)
@@ -243,14 +247,56 @@ def explain_cmd(
         click.echo("error: no article found", err=True)
         sys.exit(2)
     use_color = sys.stdout.isatty() if color is None else color
+    matched: list[Article] = []
     for i, item in enumerate(items):
         assert isinstance(item, Article)
         if i:
             click.echo("")
-        _explain_one(rs, rule_id, item, use_color)
+        if _explain_one(rs, rule_id, item, use_color):
+            matched.append(item)
+    rule = rs.get(rule_id)
+    if rule is not None and rule.surge is not None:
+        click.echo("")
+        for line in explain_surge(rule.id, rule.surge, matched):
+            click.echo(line)
 
 
-def _explain_one(rs: RuleSet, rule_id: str, article: Article, color: bool) -> None:
+def explain_surge(rule_id: str, surge: Surge, matched: Sequence[Article]) -> list[str]:
+    """What a surge rule would do with the matching articles: replayed in published order
+    through the pipeline's own core, so the surges shown are the ones it would raise."""
+    within = duration_text(surge.within)
+    lines = [
+        f"rule {rule_id} is a surge rule: one alert when {surge.sources} distinct feeds carry"
+        f" matching articles published within {within} (no alert per article)"
+    ]
+    replay = Replay({rule_id: surge})
+    episodes: list[Episode] = []
+    ordered = sorted(matched, key=lambda a: (a.published, a.id))
+    for article in ordered:
+        episodes.extend(replay.add(rule_id, Member(article.id, article.feed, article.published)))
+    feeds = len({a.feed for a in ordered})
+    if not episodes:
+        lines.append(
+            f"these articles would make no surge: {len(ordered)} matching article(s) from"
+            f" {feeds} feed(s), never {surge.sources} feeds within {within}"
+        )
+        return lines
+    lines.append(f"these articles would make {len(episodes)} surge(s):")
+    titles = {a.id: a.title for a in ordered}
+    for episode in episodes:
+        start = episode.start.strftime("%Y-%m-%d %H:%M %Z")
+        lines.append(
+            f"  surge at {start}: {len(episode.feeds)} feeds"
+            f" ({', '.join(safe(f) for f in episode.feeds)}), {len(episode.members)} article(s)"
+        )
+        for m in episode.members:
+            title = safe(titles[m.article_id].replace("\n", " "))[:100]
+            lines.append(f"    {m.published.strftime('%H:%M')} {safe(m.feed)}: {title}")
+    return lines
+
+
+def _explain_one(rs: RuleSet, rule_id: str, article: Article, color: bool) -> bool:
+    """Print why the rule does or does not match; True when it matches."""
     ex = rs.explain(rule_id, article)
     verdict = "MATCHES" if ex.matched else "does not match"
     click.echo(f"rule {ex.rule.id} ({ex.rule.severity}) {verdict} article {safe(article.id)}")
@@ -264,12 +310,13 @@ def _explain_one(rs: RuleSet, rule_id: str, article: Article, color: bool) -> No
     for line in render_tree(ex.tree):
         click.echo(_colour_mark(line, color))
     if not ex.hits:
-        return
+        return ex.matched
     for name in FIELDS:
         field_hits = [h for h in ex.hits if h.field == name]
         if field_hits:
             click.echo(f"\n{name}:")
             click.echo(highlight(article.text(name), field_hits, color))
+    return ex.matched
 
 
 def render_tree(node: ExplainNode, depth: int = 0) -> list[str]:
