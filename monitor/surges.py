@@ -50,7 +50,7 @@ class Member(NamedTuple):
 class SurgeState:
     """Whether the rule is firing (quiet after a surge), and since which published time.
 
-    ``since`` None: armed since ever. Points at or before ``since`` are history: decided.
+    ``since`` None: armed since ever. Points before ``since`` are history: decided.
     """
 
     firing: bool = False
@@ -139,7 +139,7 @@ def evaluate(
     window: Counter[str] = Counter()  # feeds of members[lo:hi]
     latest: dict[str, datetime] = {}  # each feed's latest published time before the point
     lo = hi = 0
-    for p in _points(times, news, w, since):
+    for p in _points(times, news, w, since, firing):
         left, mid, right = bisect_right(times, p - w), bisect_left(times, p), bisect_right(times, p)
         for m in members[hi:mid]:
             window[m.feed] += 1
@@ -162,12 +162,22 @@ def evaluate(
 
 
 def _points(
-    times: Sequence[datetime], news: Sequence[datetime], w: timedelta, since: datetime | None
+    times: Sequence[datetime],
+    news: Sequence[datetime],
+    w: timedelta,
+    since: datetime | None,
+    firing: bool,
 ) -> list[datetime]:
-    """Distinct match times that a new match can change: in [t, t + W) of a new time t."""
+    """Distinct match times that a new match can change: in [t, t + W) of a new time t.
+
+    Not before ``since``, nor at it when firing (that surge started there); at it when armed
+    (the count fell there, and an article published at that very time may raise it again).
+    """
     points: list[datetime] = []
     for i, p in enumerate(times):
-        if (i and times[i - 1] == p) or (since is not None and p <= since):
+        if (i and times[i - 1] == p) or (
+            since is not None and (p < since or (firing and p == since))
+        ):
             continue
         k = bisect_right(news, p)  # the latest new time at or before p
         if k and p < news[k - 1] + w:
