@@ -218,10 +218,14 @@ class Templates:
         )
         return alert_view(alert, self.tz), digest
 
+    def surge_sample(self) -> AlertView:
+        """A sample surge alert, so a template's surge parts are checked at start too."""
+        return alert_view(sample_surge(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)), self.tz)
+
     def check(self) -> None:
         """Render every template against the samples; raise with file and line on failure."""
         alert, digest = self.samples()
-        surge = alert_view(sample_surge(alert.created_at), self.tz)
+        surge = self.surge_sample()
         for name in TEMPLATE_NAMES:
             items: tuple[AlertView | DigestView, ...] = (
                 (alert, surge)

@@ -40,6 +40,11 @@ RULE_KEYS = (
     "examples",
 )
 SURGE_KEYS = ("sources", "within")
+# Names an analyst may reach for, for the hint (did_you_mean only knows spellings).
+_SURGE_SYNONYMS = {
+    **dict.fromkeys(("window", "period", "duration", "in", "span", "time"), "within"),
+    **dict.fromkeys(("feeds", "count", "threshold", "min_sources", "outlets"), "sources"),
+}
 MAX_SURGE_WINDOW = timedelta(days=7)  # evaluations read two windows of the rule's matches
 _REQUIRED = {"id": "my-rule", "query": "drone*"}
 _RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -494,11 +499,10 @@ class _FileReader:
         for key, value in self.mapping(node):
             name = str(key.value)
             if name not in SURGE_KEYS:
-                self.error(
-                    key,
-                    f"unknown surge key {name}{did_you_mean(name, SURGE_KEYS)}"
-                    " (surge keys: sources, within)",
+                hint = did_you_mean(name, SURGE_KEYS) or (
+                    f" (did you mean {_SURGE_SYNONYMS[name]}?)" if name in _SURGE_SYNONYMS else ""
                 )
+                self.error(key, f"unknown surge key {name}{hint} (surge keys: sources, within)")
                 ok = False
                 continue
             given[name] = value

@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 import re
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.rules import EntrySpec, RuleSpec, SetSpec, compile_rules, load_rules
+from monitor.surges import Member, Replay
 from tests.rules.conftest import article
 from tests.rules.corpus import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "rules.md"
-_FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+_FENCE = re.compile(r"^```([\w-]+)\n(.*?)^```", re.S | re.M)
 
 
 def blocks(kind: str) -> list[str]:
@@ -38,6 +40,7 @@ def test_doc_has_examples_of_each_kind() -> None:
     assert len(blocks("yaml")) == 1
     assert len(blocks("example")) >= 15
     assert len(blocks("error")) >= 5
+    assert len(blocks("surge")) >= 2 and len(blocks("rule-error")) >= 4
 
 
 def test_rule_file_example_loads_and_its_examples_pass(tmp_path: Path) -> None:
@@ -88,4 +91,40 @@ def test_error_examples(body: str) -> None:
     expected = message_line.removeprefix("→ ")
     result = compile_rules(doc_sets(), [RuleSpec(id="doc", title="doc", query=query)], lint=False)
     assert result.ruleset is None
+    assert any(e.message.startswith(expected) for e in result.errors), result.errors
+
+
+@pytest.mark.parametrize("body", blocks("surge"))
+def test_surge_examples(body: str, tmp_path: Path) -> None:
+    """Each line an article (HH:MM feed); ``→ surge: feeds`` where the surge alert is raised."""
+    lines = body.strip().splitlines()
+    path = tmp_path / "r.yaml"
+    path.write_text(f"rules:\n  - id: r\n    title: T\n    query: x\n    {lines[0]}\n", "utf-8")
+    result = load_rules([path])
+    assert result.ruleset is not None, [str(e) for e in result.errors]
+    rule = result.ruleset.get("r")
+    assert rule is not None and rule.surge is not None
+    replay = Replay({"r": rule.surge})
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    for n, line in enumerate(lines[1:]):
+        article, _, expected = line.partition("→")
+        clock, feed = article.split()
+        hours, minutes = map(int, clock.split(":"))
+        at = day + timedelta(hours=hours, minutes=minutes)
+        episodes = replay.add("r", Member(f"a{n}", feed, at))
+        if expected.strip():
+            feeds = expected.strip().removeprefix("surge: ").split(", ")
+            assert [(e.start, list(e.feeds)) for e in episodes] == [(at, feeds)], line
+        else:
+            assert episodes == (), line
+
+
+@pytest.mark.parametrize("body", blocks("rule-error"))
+def test_rule_error_examples(body: str, tmp_path: Path) -> None:
+    line, message = body.strip().splitlines()
+    path = tmp_path / "r.yaml"
+    path.write_text(f"rules:\n  - id: r\n    title: T\n    query: x\n    {line}\n", "utf-8")
+    result = load_rules([path])
+    assert result.ruleset is None
+    expected = message.removeprefix("→ ")
     assert any(e.message.startswith(expected) for e in result.errors), result.errors

@@ -29,7 +29,15 @@ def errors_of(tmp_path: Path, value: str) -> list[str]:
         ("{within: 2h}", "r.yaml:5:12: surge: is missing sources: (add sources: 3)"),
         (
             "{sources: 3, within: 2h, feeds: 4}",
-            "r.yaml:5:37: unknown surge key feeds (surge keys: sources, within)",
+            "r.yaml:5:37: unknown surge key feeds (did you mean sources?) (surge keys:",
+        ),
+        (
+            "{sources: 3, window: 2h}",
+            "r.yaml:5:25: unknown surge key window (did you mean within?)",
+        ),
+        (
+            "{sources: 3, within: 2h, extra: 1}",
+            "r.yaml:5:37: unknown surge key extra (surge keys: sources, within)",
         ),
         (
             "{source: 3, within: 2h}",

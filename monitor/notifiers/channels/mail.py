@@ -35,7 +35,7 @@ class MailRenderer:
             digest_subject, f"channels.{name}.digest_subject"
         )
         alert, digest = templates.samples()
-        for sample in (alert, digest):
+        for sample in (alert, templates.surge_sample(), digest):
             self.message(sample)  # a subject that cannot render fails the start, not an alert
 
     def message(self, item: Item, *, html: bool = True) -> EmailMessage:
