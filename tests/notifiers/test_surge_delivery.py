@@ -136,3 +136,24 @@ def test_surge_rule_survives_the_store_round_trip() -> None:
     assert rule_from_json(rule_to_json(rule)) == rule
     plain = Rule(id="p", title="P", severity="low", query="x")
     assert rule_from_json(rule_to_json(plain)).surge is None
+
+
+def test_surges_in_a_digest_say_so_and_text_alerts_keep_their_lines() -> None:
+    """Regression (alert.txt): the Source line ran into "Also in:" on one line."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.notifiers.sample import sample_alert, sample_surge
+    from monitor.notifiers.templates import Templates
+    from monitor.notifiers.views import alert_view, digest_view
+
+    tz = ZoneInfo("UTC")
+    templates = Templates(None, tz)
+    text = templates.text(alert_view(sample_alert(T0), tz))
+    assert "Source:     sample-feed\nAlso in:    sample-wire\n" in text
+    digest = digest_view(
+        id="d", name="daily", title="Daily", kind="digest", alerts=[sample_surge(T0)],
+        created_at=T0, tz=tz, max_items=10,
+    )  # fmt: skip
+    line = "3 feeds carried 14 matching article(s) within 2h"
+    assert f"Surge: {line}" in templates.text(digest)
+    assert f"<strong>Surge:</strong> {line}" in templates.html(digest)
