@@ -136,10 +136,14 @@ def evaluate(
     w, n = surge.within, surge.sources
     firing, since = state.firing, state.since
     episodes: list[Episode] = []
-    window: Counter[str] = Counter()  # feeds of members[lo:hi]
-    latest: dict[str, datetime] = {}  # each feed's latest published time before the point
-    lo = hi = 0
-    for p in _points(times, news, w, since, firing):
+    points = _points(times, news, w, since, firing)
+    if not points:
+        return Outcome(state)
+    lo, hi = bisect_right(times, points[0] - w), bisect_left(times, points[0])
+    window: Counter[str] = Counter(m.feed for m in members[lo:hi])  # feeds of members[lo:hi]
+    # each feed's latest published time before the point (members are in time order)
+    latest: dict[str, datetime] = {m.feed: m.published for m in members[:hi]}
+    for p in points:
         left, mid, right = bisect_right(times, p - w), bisect_left(times, p), bisect_right(times, p)
         for m in members[hi:mid]:
             window[m.feed] += 1
@@ -174,7 +178,9 @@ def _points(
     (the count fell there, and an article published at that very time may raise it again).
     """
     points: list[datetime] = []
-    for i, p in enumerate(times):
+    end = news[-1] + w
+    for i in range(bisect_left(times, news[0]), bisect_left(times, end)):
+        p = times[i]
         if (i and times[i - 1] == p) or (
             since is not None and (p < since or (firing and p == since))
         ):

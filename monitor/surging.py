@@ -46,6 +46,7 @@ def raise_surges(
         rule, new = pending[rule_id].rule, pending[rule_id].articles
         if rule.surge is None or not new:
             continue
+        uow.surges.add_members(rule_id, list(new))
         stored = uow.surges.state(rule_id)
         after, until = needed_span(rule.surge, new.values())
         known = uow.surges.members(rule_id, after=after, until=until)

@@ -273,3 +273,17 @@ def _at_once(work: list[tuple[Pipeline, Article]]) -> list[list[str]]:
     for t in threads:
         t.join()
     return raised
+
+
+async def test_pruned_articles_take_their_surge_rows_with_them(
+    store: Store, ruleset: RuleSet, settings: Settings
+) -> None:
+    from tests.stores import execute
+
+    p = make_pipeline(store, ruleset, settings)
+    assert len(await ingest(p, news("reuters", 1, 0), news("bbc", 1, 10), news("ap", 1, 20))) == 1
+    execute(store, "UPDATE outbox SET status = 'sent'")
+    with store.write() as uow:
+        assert uow.articles.prune(before=NOW + timedelta(days=1)) == 3
+    for table in ("surges", "surge_matches", "alerts"):
+        assert rows(store, f"SELECT count(*) FROM {table}") == [(0,)], table

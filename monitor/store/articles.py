@@ -30,6 +30,7 @@ from monitor.store.tables import (
     digest_items,
     matches,
     outbox,
+    surge_matches,
     surges,
 )
 
@@ -203,6 +204,7 @@ class ArticleRepo:
         conn.execute(delete(surges).where(surges.c.alert_id.in_(alert_ids)))
         conn.execute(delete(alerts).where(alerts.c.article_id.in_(ids)))
         conn.execute(delete(matches).where(matches.c.article_id.in_(ids)))
+        conn.execute(delete(surge_matches).where(surge_matches.c.article_id.in_(ids)))
         conn.execute(delete(article_sources).where(article_sources.c.article_id.in_(ids)))
         conn.execute(delete(articles).where(ar.id.in_(ids)))
         return len(ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -21,6 +21,14 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
     key = next(iter(table.primary_key.columns))
     stmt = _insert(conn, table).values(**values).on_conflict_do_nothing().returning(key)
     return conn.execute(stmt).first() is not None
+
+
+def insert_select_ignore(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Select[Any]
+) -> None:
+    """INSERT … SELECT, skipping the rows whose key exists (the database decides)."""
+    stmt = _insert(conn, table).from_select(list(columns), rows).on_conflict_do_nothing()
+    conn.execute(stmt)
 
 
 def upsert(

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, literal, select, update
 
 from monitor.models import Article, Hit, SurgeDetail
 from monitor.store.codec import article_from_row, hits_from_json
 from monitor.store.errors import StoreBusy
-from monitor.store.sql import insert_ignore
-from monitor.store.tables import articles, matches, surge_state, surges
+from monitor.store.sql import insert_ignore, insert_select_ignore
+from monitor.store.tables import articles, matches, surge_matches, surge_state, surges
 from monitor.surges import Member, SurgeState
 
 
@@ -67,15 +67,30 @@ class SurgeRepo:
         if not done:
             raise SurgeStateConflict(f"the surge state of rule {rule_id} changed meanwhile")
 
-    def members(self, rule_id: str, *, after: datetime, until: datetime) -> list[Member]:
-        """The rule's matches published in ``(after, until]``."""
-        a, m = articles.c, matches.c
-        rows = self._conn.execute(
-            select(a.id, a.feed, a.published_at)
-            .join(matches, m.article_id == a.id)
-            .where(m.rule_id == rule_id, a.published_at > after, a.published_at <= until)
+    def add_members(self, rule_id: str, article_ids: Sequence[str]) -> None:
+        """Count these stored articles among the rule's matches (their feed and published
+        time as stored: an edited article keeps its first)."""
+        if not article_ids:
+            return
+        a = articles.c
+        insert_select_ignore(
+            self._conn,
+            surge_matches,
+            ("rule_id", "article_id", "feed", "published_at"),
+            select(literal(rule_id), a.id, a.feed, a.published_at).where(
+                a.id.in_(list(article_ids))
+            ),
         )
-        return [Member(r.id, r.feed, r.published_at) for r in rows]
+
+    def members(self, rule_id: str, *, after: datetime, until: datetime) -> list[Member]:
+        """The rule's matches published in ``(after, until]`` (one index range)."""
+        sm = surge_matches.c
+        rows = self._conn.execute(
+            select(sm.article_id, sm.feed, sm.published_at).where(
+                sm.rule_id == rule_id, sm.published_at > after, sm.published_at <= until
+            )
+        )
+        return [Member(r.article_id, r.feed, r.published_at) for r in rows]
 
     def hits(self, rule_id: str, article_id: str) -> tuple[Hit, ...]:
         """The hits the rule recorded for the article (its match)."""

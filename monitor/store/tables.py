@@ -186,6 +186,20 @@ surge_state = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# The matches of surge rules by published time (the rule's window is read by range, not by
+# scanning every match of the rule): written beside ``matches`` for rules with ``surge:``.
+surge_matches = Table(
+    "surge_matches",
+    metadata,
+    Column("rule_id", Text, nullable=False),
+    Column("article_id", Text, nullable=False),
+    Column("feed", Text, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("rule_id", "article_id"),
+    Index("surge_matches_window", "rule_id", "published_at"),
+    Index("surge_matches_article", "article_id"),
+)
+
 # What a surge alert lists (its alert row names the article that completed the surge).
 surges = Table(
     "surges",

@@ -34,6 +34,11 @@ _UNREADABLE = datetime(1970, 1, 1, tzinfo=UTC)
 def time_from_text(value: str) -> datetime:
     """Never raises: a row written by an older version with a malformed time (year 1 was
     written as ``1-01-01T…``) reads as the epoch, so one row cannot break a job over many."""
+    if len(value) == 27 and value[-1] == "Z":  # the fixed width this store writes
+        try:  # fromisoformat is C: strptime cost 40 µs a row, most of reading a window
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     try:
         return datetime.strptime(value, _TEXT_FORMAT).replace(tzinfo=UTC)
     except ValueError:

@@ -1,4 +1,4 @@
-"""Surge rules: each rule's surge state, and what each surge alert lists.
+"""Surge rules: each rule's surge state, its matches by published time, each surge's list.
 
 Revision ID: 0005
 Revises: 0003
@@ -26,6 +26,16 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
     )
+    op.create_table(
+        "surge_matches",
+        sa.Column("rule_id", sa.Text, nullable=False),
+        sa.Column("article_id", sa.Text, nullable=False),
+        sa.Column("feed", sa.Text, nullable=False),
+        sa.Column("published_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("rule_id", "article_id"),
+    )
+    op.create_index("surge_matches_window", "surge_matches", ["rule_id", "published_at"])
+    op.create_index("surge_matches_article", "surge_matches", ["article_id"])
     op.create_table(
         "surges",
         sa.Column("alert_id", sa.Text, primary_key=True),
