@@ -125,12 +125,12 @@ def test_explain_says_whether_articles_make_a_surge(tmp_path: Path) -> None:
     (tmp_path / "hormuz.yaml").write_text(RULES, encoding="utf-8")
     base = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
-    def jsonl(feeds: list[str]) -> Path:
+    def jsonl(feeds: list[str], step: int = 20) -> Path:
         path = tmp_path / f"{'-'.join(feeds)}.jsonl"
         path.write_text(
             "".join(
                 json.dumps({"id": f"{f}-{i}", "feed": f, "title": "Iran to close Hormuz",
-                            "published": (base + timedelta(minutes=20 * i)).isoformat()}) + "\n"
+                            "published": (base + timedelta(minutes=step * i)).isoformat()}) + "\n"
                 for i, f in enumerate(feeds)
             ),
             encoding="utf-8",
@@ -144,6 +144,11 @@ def test_explain_says_whether_articles_make_a_surge(tmp_path: Path) -> None:
     assert "is a surge rule: one alert when 3 distinct feeds" in three.output
     assert "these articles would make 1 surge(s):" in three.output
     assert "surge at 2026-05-01 09:40 UTC: 3 feeds (reuters, bbc, ap), 3 article(s)" in three.output
+    many = runner.invoke(main, [*args, str(jsonl(["reuters"] * 4 + ["bbc"] * 5 + ["ap"], 5))])
+    assert "3 feeds (reuters, bbc, ap), 10 article(s)" in many.output
+    assert "… and" not in many.output  # ten are shown
+    busy = runner.invoke(main, [*args, str(jsonl(["reuters"] * 5 + ["bbc"] * 6 + ["ap"], 5))])
+    assert "12 article(s)" in busy.output and "    … and 2 more" in busy.output
     one = runner.invoke(main, [*args, str(jsonl(["reuters", "reuters", "reuters"]))])
     assert one.exit_code == 0, one.output
     assert "would make no surge: 3 matching article(s) from 1 feed(s)" in one.output

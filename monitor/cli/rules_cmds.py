@@ -23,6 +23,7 @@ from monitor.surges import Episode, Member, Replay, duration_text
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EXPLAIN_SURGE_LISTED = 10  # articles shown per surge
 
 config_option = click.option(
     "--config",
@@ -289,9 +290,12 @@ def explain_surge(rule_id: str, surge: Surge, matched: Sequence[Article]) -> lis
             f"  surge at {start}: {len(episode.feeds)} feeds"
             f" ({', '.join(safe(f) for f in episode.feeds)}), {len(episode.members)} article(s)"
         )
-        for m in episode.members:
+        shown = episode.listed(EXPLAIN_SURGE_LISTED)
+        for m in shown:
             title = safe(titles[m.article_id].replace("\n", " "))[:100]
             lines.append(f"    {m.published.strftime('%H:%M')} {safe(m.feed)}: {title}")
+        if len(episode.members) > len(shown):
+            lines.append(f"    … and {len(episode.members) - len(shown)} more")
     return lines
 
 
