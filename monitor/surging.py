@@ -49,6 +49,8 @@ def raise_surges(
         uow.surges.add_members(rule_id, list(new))
         stored = uow.surges.state(rule_id)
         after, until = needed_span(rule.surge, new.values())
+        if not stored.version:  # the rule's first surge evaluation: count its earlier matches
+            uow.surges.seed_members(rule_id, after=after, until=until)
         known = uow.surges.members(rule_id, after=after, until=until)
         # An edited article keeps its first published time in the store: count by that.
         kept = {m.article_id: m.published for m in known}

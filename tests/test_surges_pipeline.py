@@ -287,3 +287,23 @@ async def test_pruned_articles_take_their_surge_rows_with_them(
         assert uow.articles.prune(before=NOW + timedelta(days=1)) == 3
     for table in ("surges", "surge_matches", "alerts"):
         assert rows(store, f"SELECT count(*) FROM {table}") == [(0,)], table
+
+
+async def test_a_rule_given_surge_later_counts_its_earlier_matches(
+    store: Store, ruleset: RuleSet, settings: Settings, tmp_path: Path
+) -> None:
+    """The analyst turns a per-article rule into a surge rule: the matches it already had
+    in the window count, so the next feed completes the surge."""
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(RULES.replace("    surge: {sources: 3, within: 2h}\n", ""), "utf-8")
+    before = load_rules([plain]).ruleset
+    assert before is not None
+    first = await ingest(make_pipeline(store, before, settings), news("reuters", 1, 0),
+                         news("bbc", 1, 30))  # fmt: skip
+    assert len(first) == 2  # per article
+    raised = await ingest(make_pipeline(store, ruleset, settings), news("ap", 1, 60))
+    assert len(raised) == 1
+    with store.read() as uow:
+        alert = uow.alerts.load(raised[0])
+    assert alert is not None and alert.surge is not None
+    assert alert.surge.feeds == ("reuters", "bbc", "ap")

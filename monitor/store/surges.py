@@ -48,8 +48,11 @@ class SurgeRepo:
         return StoredState(SurgeState(bool(row.firing), row.since), int(row.version))
 
     def save(self, rule_id: str, before: StoredState, after: SurgeState, now: datetime) -> None:
-        """Store ``after`` if the state is still ``before``; else :class:`SurgeStateConflict`."""
-        if after == before.state:
+        """Store ``after`` if the state is still ``before``; else :class:`SurgeStateConflict`.
+
+        The first save creates the row even unchanged: the rule has a state from then on.
+        """
+        if after == before.state and before.version:
             return
         values = {"firing": int(after.firing), "since": after.since, "updated_at": now}
         if before.version == 0:
@@ -80,6 +83,20 @@ class SurgeRepo:
             select(literal(rule_id), a.id, a.feed, a.published_at).where(
                 a.id.in_(list(article_ids))
             ),
+        )
+
+    def seed_members(self, rule_id: str, *, after: datetime, until: datetime) -> None:
+        """Count the rule's recorded matches published in ``(after, until]``: for a rule that
+        has just been given ``surge:``, its matches from before count as well (read once,
+        through ``matches``, before the rule has a state)."""
+        a, m = articles.c, matches.c
+        insert_select_ignore(
+            self._conn,
+            surge_matches,
+            ("rule_id", "article_id", "feed", "published_at"),
+            select(literal(rule_id), a.id, a.feed, a.published_at)
+            .join(matches, m.article_id == a.id)
+            .where(m.rule_id == rule_id, a.published_at > after, a.published_at <= until),
         )
 
     def members(self, rule_id: str, *, after: datetime, until: datetime) -> list[Member]:
