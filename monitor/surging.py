@@ -89,7 +89,12 @@ def _alert(uow: UnitOfWork, rule: Rule, episode: Episode, now: datetime) -> Aler
         surge=detail,
     )
     if not uow.alerts.insert(alert):
-        log.info("rule %s: surge alert %s already raised", rule.id, alert.id)
+        if uow.surges.detail(alert.id) is None:  # not this surge: its article's old alert
+            log.warning(
+                "rule %s: surge at %s not alerted: its last article %s already had an alert"
+                " of this rule (from before the rule had surge:)",
+                rule.id, episode.start.isoformat(), trigger_id,
+            )  # fmt: skip
         return None
     uow.surges.record(
         alert_id=alert.id,

@@ -307,3 +307,18 @@ async def test_a_rule_given_surge_later_counts_its_earlier_matches(
         alert = uow.alerts.load(raised[0])
     assert alert is not None and alert.surge is not None
     assert alert.surge.feeds == ("reuters", "bbc", "ap")
+
+
+async def test_a_surge_whose_article_had_an_alert_before_is_reported_not_lost_silently(
+    store: Store, ruleset: RuleSet, settings: Settings, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(RULES.replace("    surge: {sources: 3, within: 2h}\n", ""), "utf-8")
+    before = load_rules([plain]).ruleset
+    assert before is not None
+    assert len(await ingest(make_pipeline(store, before, settings), news("ap", 1, 60))) == 1
+    late = await ingest(make_pipeline(store, ruleset, settings), news("reuters", 1, 0),
+                        news("bbc", 1, 30))  # fmt: skip
+    assert late == []
+    assert "surge at 2026-11-25T09:00:00+00:00 not alerted: its last article ap-1" in caplog.text
