@@ -16,6 +16,7 @@ from monitor.config import FeedConfig, Settings
 from monitor.daemon import Daemon
 from monitor.notifiers import NotifierConfigError
 from monitor.store import StoreError
+from monitor.store.surges import SurgeCount
 
 
 def _open_app(settings: Settings) -> App:
@@ -195,7 +196,7 @@ def alerts_list(
             record = {"id": r.id, "rule_id": r.rule_id, "severity": r.severity,
                       "created_at": r.created_at.isoformat(), "title": r.title, "feed": r.feed,
                       "link": r.link, "sources": list(r.sources),
-                      "surge": {"feeds": r.surge[0], "articles": r.surge[1]} if r.surge else None,
+                      "surge": r.surge._asdict() if r.surge else None,
                       }  # fmt: skip
             click.echo(json.dumps(record, ensure_ascii=False))
         return
@@ -217,11 +218,11 @@ def alerts_list(
     )
 
 
-def _surge_title(surge: tuple[int, int] | None, title: str) -> str:
+def _surge_title(surge: SurgeCount | None, title: str) -> str:
     """A surge alert's line says so, with what it counted (its article completed it)."""
     if surge is None:
         return title
-    return f"SURGE {surge[0]} feeds, {surge[1]} articles: {title}"
+    return f"SURGE {surge.feeds} feeds, {surge.articles} articles: {title}"
 
 
 def _short(text: str | None, width: int = 70) -> str | None:

@@ -17,7 +17,7 @@ from monitor.store.codec import (
     rule_to_json,
 )
 from monitor.store.sql import insert_ignore
-from monitor.store.surges import SurgeRepo
+from monitor.store.surges import SurgeCount, SurgeRepo
 from monitor.store.tables import alerts, article_sources, articles
 
 
@@ -33,7 +33,7 @@ class AlertSummary:
     feed: str
     link: str | None
     sources: tuple[str, ...]
-    surge: tuple[int, int] | None = None  # a surge alert: (feeds, articles) it counted
+    surge: SurgeCount | None = None  # a surge alert: the feeds and articles it counted
 
 
 def _origin_first(origin: str, feeds: list[str]) -> tuple[str, ...]:

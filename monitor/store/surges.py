@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, literal, select, update
 
@@ -28,6 +29,13 @@ class StoredState:
 
     state: SurgeState
     version: int  # 0: no row yet
+
+
+class SurgeCount(NamedTuple):
+    """What a surge alert counted (``alerts list``)."""
+
+    feeds: int
+    articles: int
 
 
 class SurgeStateConflict(StoreBusy):
@@ -158,7 +166,7 @@ class SurgeRepo:
             total=int(row.total),
         )
 
-    def counts(self, alert_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    def counts(self, alert_ids: Sequence[str]) -> dict[str, SurgeCount]:
         """(feeds, articles) of each surge alert among ``alert_ids`` (``alerts list``)."""
         if not alert_ids:
             return {}
@@ -166,4 +174,4 @@ class SurgeRepo:
         rows = self._conn.execute(
             select(s.alert_id, s.feeds, s.total).where(s.alert_id.in_(list(alert_ids)))
         )
-        return {r.alert_id: (len(json.loads(r.feeds)), int(r.total)) for r in rows}
+        return {r.alert_id: SurgeCount(len(json.loads(r.feeds)), int(r.total)) for r in rows}
