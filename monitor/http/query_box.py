@@ -1,0 +1,236 @@
+"""The status page's query box: a query typed by an analyst, backtested over the last 7 days.
+
+What ``monitor backtest`` says about a rule, for a query that is not yet a rule: how many
+stored articles it matches, per day, and samples with the hits marked. The query is
+compiled like a rule (with the active rules' sets, so ``@iran`` works); the work runs on a
+thread of its own, one query at a time, bounded in time and articles, so a pathological
+query cannot stall the daemon, whose event loop only waits for the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import QueryParams
+
+from monitor.app import App
+from monitor.backtest import Hit, Progress, RuleReport, backtest, day_bars, stored_articles
+from monitor.clock import utcnow
+from monitor.http.status import _env
+from monitor.models import FIELDS, Alert, alert_id
+from monitor.notifiers.views import AlertView, alert_view, format_local
+from monitor.rules import EntrySpec, Located, RuleSet, RuleSpec, SetSpec, compile_rules
+from monitor.store import Store
+
+DAYS = 7
+MAX_QUERY = 4000  # characters: longer than any rule a desk writes
+MAX_FEEDS = 1000  # characters of the feeds box
+MAX_SECONDS = 10.0  # of matching a query may take before it stops where it is
+MAX_ARTICLES = 200_000
+SAMPLES = 10
+PAGE = 500
+_RULE_ID = "query"
+
+
+@dataclass(frozen=True, slots=True)
+class BoxInput:
+    """The form as sent: the query, the fields to search and the feeds (empty: all)."""
+
+    query: str = ""
+    fields: tuple[str, ...] = FIELDS
+    feeds: str = ""
+
+    @classmethod
+    def of(cls, params: Mapping[str, str], fields: Sequence[str]) -> BoxInput:
+        return cls(
+            query=params.get("q", ""),
+            fields=tuple(f for f in FIELDS if f in fields) if fields else FIELDS,
+            feeds=params.get("feeds", ""),
+        )
+
+    @property
+    def feed_list(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.strip() for f in self.feeds.split(",") if f.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryProblem:
+    """Why a query was not run: the message, and the column (1-based) when it has one."""
+
+    message: str
+    column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DayBar:
+    day: date
+    count: int
+    percent: int  # of the busiest day, for the bar's width
+
+
+@dataclass(slots=True)
+class BoxResult:
+    """What the query found over the window: counts, a bar per day, samples (newest first)."""
+
+    matched: int
+    scanned: int
+    since: datetime
+    days: list[DayBar]
+    samples: list[AlertView]
+    stopped_by: str | None = None  # "time" or "articles": a bound stopped the run
+    last_scanned: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def compile_query(
+    box: BoxInput, active: RuleSet
+) -> tuple[RuleSet | None, list[QueryProblem], list[str]]:
+    """The query as a one-rule set (with the active sets), or the problems, and warnings."""
+    if not box.query.strip():
+        return None, [QueryProblem("type a query, e.g. drone* NEAR/5 attack*")], []
+    if len(box.query) > MAX_QUERY:
+        return None, [QueryProblem(
+            f"the query is {len(box.query):,} characters long: at most {MAX_QUERY:,}"
+        )], []  # fmt: skip
+    if len(box.feeds) > MAX_FEEDS:
+        return None, [QueryProblem(f"the feeds box holds at most {MAX_FEEDS:,} characters")], []
+    if not box.fields:
+        return None, [QueryProblem("choose at least one field to search")], []
+    sets = [SetSpec(name, tuple(EntrySpec(e) for e in entries))
+            for name, entries in active.sets.items()]  # fmt: skip
+    spec = RuleSpec(
+        id=_RULE_ID,
+        title="query",
+        query=box.query,
+        fields=box.fields,
+        feeds=box.feed_list,
+        query_where=Located(_RULE_ID, 1, 1),
+    )
+    result = compile_rules(sets, [spec], lint=False)
+    problems = [QueryProblem(d.message, d.column if d.path == _RULE_ID else None)
+                for d in result.errors]  # fmt: skip
+    warnings = [f"column {d.column}: {d.message}" if d.path == _RULE_ID else d.message
+                for d in result.warnings]  # fmt: skip
+    return result.ruleset, problems, warnings
+
+
+def run_query(
+    store: Store,
+    ruleset: RuleSet,
+    tz: ZoneInfo,
+    *,
+    now: datetime,
+    max_seconds: float = MAX_SECONDS,
+    max_articles: int = MAX_ARTICLES,
+) -> BoxResult:
+    """Backtest the one-rule set over the last :data:`DAYS` days (blocking: run on a thread)."""
+    since = now - timedelta(days=DAYS)
+    reports: dict[str, RuleReport] = {}
+    progress = Progress()
+    newest: deque[Hit] = deque(maxlen=SAMPLES)
+    for hit in backtest(
+        stored_articles(store, since, page=PAGE),
+        ruleset,
+        reports=reports,
+        tz=tz,
+        progress=progress,
+        deadline=time.monotonic() + max_seconds,
+        max_articles=max_articles,
+    ):
+        newest.append(hit)
+    report = reports.get(_RULE_ID)
+    by_day = report.by_day if report is not None else None
+    today = now.astimezone(tz).date()
+    first = since.astimezone(tz).date()
+    bars = day_bars(by_day or Counter(), first=first, last=today, width=100)
+    return BoxResult(
+        matched=report.matched if report is not None else 0,
+        scanned=progress.articles,
+        since=since,
+        days=[DayBar(d, n, length) for d, n, length in bars],
+        samples=[_view(h, tz) for h in reversed(newest)],
+        stopped_by=progress.stopped_by,
+        last_scanned=progress.last,
+    )
+
+
+def _view(hit: Hit, tz: ZoneInfo) -> AlertView:
+    """A sample as the status page shows an alert (title and excerpt, hits marked)."""
+    a, m = hit.article, hit.match
+    return alert_view(Alert(alert_id(m.rule.id, a.id), m.rule, a, m.hits, a.published), tz)
+
+
+class QueryBox:
+    """Runs one query at a time on its own thread; a second one meanwhile is refused."""
+
+    def __init__(self, store: Store, tz: ZoneInfo) -> None:
+        self.store = store
+        self.tz = tz
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-box")
+        self._busy = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
+    async def run(self, ruleset: RuleSet) -> BoxResult:
+        """The backtest on the box's thread; the caller checks :attr:`busy` first."""
+        async with self._busy:
+            loop = asyncio.get_running_loop()
+            now = utcnow()
+            return await loop.run_in_executor(
+                self._executor,
+                lambda: run_query(self.store, ruleset, self.tz, now=now,
+                                  max_seconds=MAX_SECONDS, max_articles=MAX_ARTICLES),
+            )  # fmt: skip
+
+    def local(self, value: datetime) -> str:
+        return format_local(value, self.tz)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def render_query_box(app: App, box: QueryBox, params: QueryParams) -> tuple[str, int]:
+    """The box's page for the form's parameters, and its HTTP status.
+
+    A query error is the page with the message and its column (400), never a server error;
+    a second query while one runs is refused (429) rather than queued behind it.
+    """
+    form = BoxInput.of(params, params.getlist("field"))
+    problems: list[QueryProblem] = []
+    warnings: list[str] = []
+    result: BoxResult | None = None
+    code = 200
+    if "q" in params:
+        ruleset, problems, warnings = compile_query(form, app.ruleset)
+        if ruleset is None:
+            code = 400
+        elif box.busy:
+            problems = [QueryProblem("another query is running: try again in a few seconds")]
+            code = 429
+        else:
+            result = await box.run(ruleset)
+    shown = form.query if len(form.query) <= MAX_QUERY else ""
+    return _env.get_template("backtest.html.j2").render(
+        form=form,
+        query=shown,
+        fields=FIELDS,
+        problems=problems,
+        warnings=warnings,
+        result=result,
+        days=DAYS,
+        max_seconds=MAX_SECONDS,
+        max_articles=MAX_ARTICLES,
+        max_query=MAX_QUERY,
+        max_feeds=MAX_FEEDS,
+        local=box.local,
+        ruleset_version=app.ruleset.version,
+    ), code
