@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from monitor.backtest import stored_articles
 from monitor.cli import main
 from monitor.cli.backtest_cmds import parse_since
 from monitor.clock import utcnow
 from monitor.models import Article
-from monitor.store import open_store
+from monitor.store import Store, open_store
 from tests.conftest import SEED_ID, SEED_RSS, SEED_TITLE, STARTER_RULES
 
 
@@ -268,3 +269,25 @@ def test_days_are_counted_in_the_configured_timezone(tmp_path: Path) -> None:
     tokyo = _run("--config", str(_config(tmp_path, tmp_path / "rules", timezone="Asia/Tokyo")))
     assert f"  {late.date().isoformat()} █" in utc.stdout
     assert f"  {(late + timedelta(days=1)).date().isoformat()} █" in tokyo.stdout
+
+
+def test_stored_articles_page_by_key_on_both_backends(store: Store) -> None:
+    """Pages of 3 over ties in publication time: every article once, oldest first, and
+    none published before ``since``; the HTML columns are not read."""
+    base = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    times = [base, base, base, base + timedelta(minutes=1), base - timedelta(days=1)]
+    articles = [
+        Article(f"id-{i:02d}", "wire", f"title {i}", None, times[i % len(times)],
+                content=f"body {i}", content_html=f"<p>body {i}</p>", feed_tags=("wire",))
+        for i in range(11)
+    ]  # fmt: skip
+    with store.write() as uow:
+        for a in articles:
+            uow.articles.upsert(a, link_key=None, now=base)
+    since = base - timedelta(hours=1)
+    got = list(stored_articles(store, since, page=3))
+    want = sorted((a for a in articles if a.published >= since), key=lambda a: (a.published, a.id))
+    assert [a.id for a in got] == [a.id for a in want] and len(got) == 9
+    assert all(a.content_html == "" and a.feed_tags == ("wire",) for a in got)
+    assert got[0].content == want[0].content and got[0].published == want[0].published
+    assert list(stored_articles(store, base + timedelta(hours=1), page=3)) == []

@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, delete, exists, select, update
+from sqlalchemy import Connection, delete, exists, literal, select, tuple_, update
 
 from monitor.models import Article, Hit
 from monitor.store.codec import article_to_row, hits_to_json
@@ -169,10 +169,9 @@ class ArticleRepo:
         c = articles.c
         stmt = select(c.id, c.feed, c.title, c.link, c.published_at, c.summary, c.content,
                       c.feed_tags).where(c.published_at >= since)  # fmt: skip
-        if after is not None:
-            stmt = stmt.where(
-                (c.published_at > after[0]) | ((c.published_at == after[0]) & (c.id > after[1]))
-            )
+        if after is not None:  # a row-value comparison: one range of the index, not a scan
+            stmt = stmt.where(tuple_(c.published_at, c.id) > tuple_(
+                literal(after[0], c.published_at.type), literal(after[1], c.id.type)))  # fmt: skip
         stmt = stmt.order_by(c.published_at, c.id).limit(limit)
         return [
             Article(id=r.id, feed=r.feed, title=r.title, link=r.link, published=r.published_at,
