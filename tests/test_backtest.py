@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -291,3 +292,26 @@ def test_stored_articles_page_by_key_on_both_backends(store: Store) -> None:
     assert all(a.content_html == "" and a.feed_tags == ("wire",) for a in got)
     assert got[0].content == want[0].content and got[0].published == want[0].published
     assert list(stored_articles(store, base + timedelta(hours=1), page=3)) == []
+
+
+def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Try a rule on the stored articles") :]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [
+        shlex.split(part)
+        for line in block.splitlines()
+        for part in line.split("#", 1)[0].split("&&")
+        if part.strip()
+    ]
+    assert [c[1] for c in commands] == ["init", "--config", "backtest", "backtest"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path / "elsewhere"))
+    outputs = []
+    for words in commands:
+        got = CliRunner().invoke(main, words[1:], catch_exceptions=False)
+        assert got.exit_code == 0, (words, got.output)
+        outputs.append(got.stdout)
+    assert "stored article(s) published since" in outputs[2]
+    assert all(json.loads(line)["rule_id"] == "proxy-attacks-on-us-forces"
+               for line in outputs[3].splitlines())  # fmt: skip

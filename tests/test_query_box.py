@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -43,7 +44,7 @@ def stored(app: App) -> None:
     now = utcnow()
     articles = [
         Article("a1", "wire", f"{EVIL} A drone attack on the port", "javascript:alert(2)",
-                now - timedelta(hours=1), content="The port was closed."),
+                now - timedelta(hours=1), content="The port was closed.", feed_tags=("wire",)),
         Article("a2", "wire", "Quiet day", "https://news.example/2", now - timedelta(days=2),
                 content="Officials said a drone attack hit the port at night."),
         Article("a3", "other", "Drones attacked a convoy", "https://news.example/3",
@@ -147,7 +148,15 @@ async def test_hostile_queries_are_refused_or_escaped_never_a_server_error(
         assert (await client.get(r.url("/healthz"))).status_code == 200  # the daemon lives
 
 
-async def test_the_box_is_behind_the_token(make_settings: MakeSettings) -> None:
+async def test_the_box_is_behind_the_token_and_the_readme_example_works(
+    make_settings: MakeSettings,
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(
+        r"curl -H \"Authorization: Bearer \$MONITOR_HTTP__TOKEN\" '([^']+)'", readme
+    )
+    assert example is not None
+    address = httpx.URL(example.group(1))
     token = "box-token-1"
     settings = make_settings(feeds=[], http={"listen": f"127.0.0.1:{free_port()}", "token": token})
     async with running(settings) as r, httpx.AsyncClient(timeout=30.0) as client:
@@ -157,6 +166,13 @@ async def test_the_box_is_behind_the_token(make_settings: MakeSettings) -> None:
         allowed = await client.get(url, params={"q": "drone"}, auth=("desk", token))
         assert allowed.status_code == 200 and 'id="result"' in allowed.text
         assert token not in allowed.text
+        stored(r.app)
+        documented = await client.get(
+            r.url(address.raw_path.decode()), headers={"Authorization": f"Bearer {token}"}
+        )
+        assert documented.status_code == 200, documented.text
+        text = " ".join(visible_text(documented.text).split())
+        assert "1 matched of 5 stored articles" in text  # a1: a title hit, from a feed tagged wire
 
 
 async def test_bounds_stop_a_query_and_the_page_says_so(
