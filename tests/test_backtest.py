@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from monitor.backtest import stored_articles
+from monitor.backtest import RuleReport, backtest, changed_rules, stored_articles
 from monitor.cli import main
 from monitor.cli.backtest_cmds import parse_since
 from monitor.clock import utcnow
 from monitor.models import Article
+from monitor.rules import EntrySpec, RuleSet, RuleSpec, SetSpec, compile_rules
 from monitor.store import Store, open_store
 from tests.conftest import SEED_ID, SEED_RSS, SEED_TITLE, STARTER_RULES
 
@@ -315,3 +316,43 @@ def test_the_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "stored article(s) published since" in outputs[2]
     assert all(json.loads(line)["rule_id"] == "proxy-attacks-on-us-forces"
                for line in outputs[3].splitlines())  # fmt: skip
+
+
+def _ruleset(sets: dict[str, list[str]], rules: dict[str, str]) -> RuleSet:
+    compiled = compile_rules(
+        [SetSpec(n, tuple(EntrySpec(e) for e in entries)) for n, entries in sets.items()],
+        [RuleSpec(id=i, title=i.title(), query=q) for i, q in rules.items()],
+        lint=False,
+    ).ruleset
+    assert compiled is not None
+    return compiled
+
+
+def test_the_core_compares_only_changed_rules_with_their_active_versions() -> None:
+    who = {"who": ["militia", "Houthi*"]}
+    active = _ruleset(who, {"a": "@who AND drone*", "b": "port NEAR/2 closed", "c": "rally"})
+    edited = _ruleset(who, {"a": "@who AND (drone* OR rocket*)", "b": "port NEAR/2 closed"})
+    assert changed_rules(edited, active) == {"a"}
+    assert changed_rules(active, active) == frozenset()
+    new_set = _ruleset({"who": ["militia"]}, {"a": "@who AND drone*", "b": "port NEAR/2 closed"})
+    assert changed_rules(new_set, active) == {"a", "b"}  # a set changed: every rule may differ
+    articles = [
+        _article(1, "Houthis fire rockets", content="A militia drone too."),
+        _article(2, "Militia rocket attack"),
+        _article(3, "The port was closed; markets rally"),
+    ]
+    reports: dict[str, RuleReport] = {}
+    hits = list(backtest(articles, edited, active=active, reports=reports))
+    assert sorted((h.article.id, h.match.rule.id) for h in hits) == [
+        ("a1", "a"), ("a2", "a"), ("a3", "b")
+    ]  # fmt: skip
+    a, b = reports["a"], reports["b"]
+    assert (a.matched, a.newly_count, a.stopped_count) == (2, 1, 0)
+    assert [x.id for x in a.newly] == ["a2"]
+    assert (b.matched, b.newly_count, b.stopped_count) == (1, 0, 0)  # unchanged: not compared
+    assert "c" not in reports  # active, not tried: it stops matching nothing
+    narrower = _ruleset({"who": ["militia", "Houthi*"]}, {"a": "@who AND drone* AND title:drone*"})
+    reports = {}
+    assert list(backtest(articles, narrower, active=active, reports=reports)) == []
+    assert (reports["a"].stopped_count, [x.id for x in reports["a"].stopped]) == (1, ["a1"])
+    assert reports["a"].title == "A"

@@ -21,12 +21,20 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import QueryParams
 
 from monitor.app import App
-from monitor.backtest import Hit, Progress, RuleReport, backtest, day_bars, stored_articles
+from monitor.backtest import (
+    Hit,
+    Progress,
+    RuleReport,
+    backtest,
+    day_bars,
+    sets_of,
+    stored_articles,
+)
 from monitor.clock import utcnow
 from monitor.http.status import _env
 from monitor.models import FIELDS, Alert, alert_id
 from monitor.notifiers.views import AlertView, alert_view, format_local
-from monitor.rules import EntrySpec, Located, RuleSet, RuleSpec, SetSpec, compile_rules
+from monitor.rules import Located, RuleSet, RuleSpec, compile_rules
 from monitor.store import Store
 
 DAYS = 7
@@ -103,8 +111,6 @@ def compile_query(
         return None, [QueryProblem(f"the feeds box holds at most {MAX_FEEDS:,} characters")], []
     if not box.fields:
         return None, [QueryProblem("choose at least one field to search")], []
-    sets = [SetSpec(name, tuple(EntrySpec(e) for e in entries))
-            for name, entries in active.sets.items()]  # fmt: skip
     spec = RuleSpec(
         id=_RULE_ID,
         title="query",
@@ -113,7 +119,7 @@ def compile_query(
         feeds=box.feed_list,
         query_where=Located(_RULE_ID, 1, 1),
     )
-    result = compile_rules(sets, [spec], lint=False)
+    result = compile_rules(sets_of(active), [spec], lint=False)
     problems = [QueryProblem(d.message, d.column if d.path == _RULE_ID else None)
                 for d in result.errors]  # fmt: skip
     warnings = [f"column {d.column}: {d.message}" if d.path == _RULE_ID else d.message
