@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -207,9 +208,16 @@ async def test_run_query_over_a_real_store_and_one_query_at_a_time(
         assert sum(d.count for d in result.days) == 3
         box = QueryBox(app.store, ZoneInfo("UTC"))
         try:
-            async with box._busy:  # a query is running
-                html, code = await render_query_box(app, box, QueryParams("q=port"))
+            gate = threading.Event()
+            box._executor.submit(gate.wait)  # the box's thread is held: the query waits
+            running_query = asyncio.create_task(box.run(query_box.BoxInput("port"), ruleset))
+            await asyncio.sleep(0)
+            assert box.busy
+            html, code = await render_query_box(app, box, QueryParams("q=port"))
             assert code == 429 and "another query is running" in html
+            gate.set()
+            assert (await running_query).result is not None
+            assert not box.busy
             html, code = await render_query_box(app, box, QueryParams("q=port"))
             assert code == 200 and "3 matched" in " ".join(visible_text(html).split())
         finally:

@@ -14,7 +14,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -94,7 +94,6 @@ class BoxResult:
     samples: list[AlertView]
     stopped_by: str | None = None  # "time" or "articles": a bound stopped the run
     last_scanned: datetime | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 def compile_query(
@@ -173,29 +172,54 @@ def _view(hit: Hit, tz: ZoneInfo) -> AlertView:
     return alert_view(Alert(alert_id(m.rule.id, a.id), m.rule, a, m.hits, a.published), tz)
 
 
+@dataclass(frozen=True, slots=True)
+class BoxAnswer:
+    """A query's problems and warnings, and its result when it ran."""
+
+    problems: list[QueryProblem]
+    warnings: list[str]
+    result: BoxResult | None
+
+
 class QueryBox:
-    """Runs one query at a time on its own thread; a second one meanwhile is refused."""
+    """Compiles and runs one query at a time on a thread of its own; another one meanwhile
+    is refused. The box stays busy until the thread is done, even when the request that
+    started it has gone."""
 
     def __init__(self, store: Store, tz: ZoneInfo) -> None:
         self.store = store
         self.tz = tz
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-box")
-        self._busy = asyncio.Lock()
+        self._running = False  # set on the event loop, cleared by the box's thread
 
     @property
     def busy(self) -> bool:
-        return self._busy.locked()
+        return self._running
 
-    async def run(self, ruleset: RuleSet) -> BoxResult:
-        """The backtest on the box's thread; the caller checks :attr:`busy` first."""
-        async with self._busy:
-            loop = asyncio.get_running_loop()
-            now = utcnow()
-            return await loop.run_in_executor(
-                self._executor,
-                lambda: run_query(self.store, ruleset, self.tz, now=now,
-                                  max_seconds=MAX_SECONDS, max_articles=MAX_ARTICLES),
-            )  # fmt: skip
+    async def run(self, form: BoxInput, active: RuleSet) -> BoxAnswer:
+        """The query compiled and backtested on the box's thread; check :attr:`busy` first."""
+        assert not self._running, "one query at a time"
+        self._running = True
+        now = utcnow()
+        max_seconds, max_articles = MAX_SECONDS, MAX_ARTICLES  # as they are now (tests set them)
+
+        def work() -> BoxAnswer:
+            try:
+                ruleset, problems, warnings = compile_query(form, active)
+                if ruleset is None:
+                    return BoxAnswer(problems, warnings, None)
+                result = run_query(self.store, ruleset, self.tz, now=now,
+                                   max_seconds=max_seconds, max_articles=max_articles)  # fmt: skip
+                return BoxAnswer(problems, warnings, result)
+            finally:
+                self._running = False
+
+        try:
+            future = self._executor.submit(work)
+        except BaseException:
+            self._running = False
+            raise
+        return await asyncio.wrap_future(future)
 
     def local(self, value: datetime) -> str:
         return format_local(value, self.tz)
@@ -211,27 +235,23 @@ async def render_query_box(app: App, box: QueryBox, params: QueryParams) -> tupl
     a second query while one runs is refused (429) rather than queued behind it.
     """
     form = BoxInput.of(params, params.getlist("field"))
-    problems: list[QueryProblem] = []
-    warnings: list[str] = []
-    result: BoxResult | None = None
+    answer = BoxAnswer([], [], None)
     code = 200
     if "q" in params:
-        ruleset, problems, warnings = compile_query(form, app.ruleset)
-        if ruleset is None:
-            code = 400
-        elif box.busy:
-            problems = [QueryProblem("another query is running: try again in a few seconds")]
-            code = 429
+        if box.busy:
+            problem = QueryProblem("another query is running: try again in a few seconds")
+            answer, code = BoxAnswer([problem], [], None), 429
         else:
-            result = await box.run(ruleset)
+            answer = await box.run(form, app.ruleset)
+            code = 400 if answer.problems else 200
     shown = form.query if len(form.query) <= MAX_QUERY else ""
     return _env.get_template("backtest.html.j2").render(
         form=form,
         query=shown,
         fields=FIELDS,
-        problems=problems,
-        warnings=warnings,
-        result=result,
+        problems=answer.problems,
+        warnings=answer.warnings,
+        result=answer.result,
         days=DAYS,
         max_seconds=MAX_SECONDS,
         max_articles=MAX_ARTICLES,
