@@ -176,6 +176,10 @@ def test_text_output_counts_charts_and_marks_hits(desk: Path) -> None:
     assert "· Quiet day\n      Officials said the port was closed after a »drone« »attack«." in out
     assert "█" in out
     assert "vs the active rules" not in out  # nothing to compare without --rules
+    none = _run("--config", str(desk), "--rule", "ports", "--since", "1h")
+    assert none.stdout.endswith("1 rule(s): 0 match(es) by 0 rule(s)\n")  # nothing stored in 1 h
+    quiet = _run("--config", str(desk), "--since", "25h", "--rule", "ports")
+    assert "ports — Port closures: 1 article(s)" in quiet.stdout
 
 
 def test_terminal_control_characters_in_stored_text_are_neutralised(tmp_path: Path) -> None:
@@ -247,7 +251,8 @@ def test_broken_rules_are_reported_at_file_line_col_and_exit_like_rules_check(
 def test_only_the_rules_tried_are_compared(desk: Path, tmp_path: Path) -> None:
     tried = tmp_path / "try.yaml"
     tried.write_text(
-        "rules:\n  - id: ports\n    title: Ports, wider\n    severity: low\n    query: 'port'\n",
+        "rules:\n  - id: ports\n    title: Ports, wider\n    severity: low\n    query: 'port'\n"
+        "  - id: zebras\n    title: Zebras\n    query: zebra\n",
         encoding="utf-8",
     )
     got = _run("--rules", str(tried), "--config", str(desk))
@@ -255,6 +260,7 @@ def test_only_the_rules_tried_are_compared(desk: Path, tmp_path: Path) -> None:
     assert "ports — Ports, wider: 2 article(s)" in got.stdout
     assert "1 newly, 0 no longer matched" in got.stdout
     assert "+ A drone attack on the port" in got.stdout
+    assert got.stdout.endswith("\n1 rule(s) matched nothing: zebras\n")
     # drones is active but not tried: it does not "stop matching" anything.
     assert "drones" not in got.stdout
     same = _run("--rules", str(tmp_path / "rules"), "--config", str(desk))

@@ -186,6 +186,11 @@ def backtest_cmd(
                 click.echo("    + " + _plain_title(article))
             for article in report.stopped:
                 click.echo("    - " + _plain_title(article))
+    tried_ids = [rule_id] if rule_id is not None else [r.id for r in candidate.rules]
+    silent = [i for i in tried_ids if i not in reports]
+    if silent:
+        shown = ", ".join(safe(i) for i in silent[:20]) + ("…" if len(silent) > 20 else "")
+        click.echo(f"\n{len(silent)} rule(s) matched nothing: {shown}")
 
 
 def register(main: click.Group) -> None:
