@@ -30,6 +30,7 @@ import io
 import itertools
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from contextlib import redirect_stdout
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -126,14 +127,26 @@ def edited(rules: Sequence[RuleSpec], every: int) -> list[RuleSpec]:
 REPEAT = 1
 
 
-def timed(fn: Callable[[], T]) -> tuple[float, T]:
-    """The best of ``REPEAT`` runs (the machine is shared), and the last result."""
-    best = float("inf")
+class Timing(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # CPU seconds of this process and of the processes it waited for
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def timed(fn: Callable[[], T]) -> tuple[Timing, T]:
+    """The best of ``REPEAT`` runs (the machine is shared), and the last result. CPU time
+    is given too: other processes on the machine change it much less than the wall time."""
+    wall = cpu = float("inf")
     for _ in range(REPEAT):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), _cpu()
         result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, _cpu() - start_cpu)
+    return Timing(wall, cpu), result
 
 
 def run_cli(args: Sequence[str]) -> tuple[int, int]:
@@ -252,16 +265,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         ("monitor backtest (subprocess, text)", proc_s, "start and rule loading included"),
     ]
-    base = read_s + match_s
-    header = f"{'run':<48} {'seconds':>8} {'articles/s':>11} {'× read+match':>13}  note"
+    base = read_s.wall + match_s.wall
+    base_cpu = read_s.cpu + match_s.cpu
+    header = (f"{'run':<48} {'seconds':>8} {'CPU s':>6} {'articles/s':>11} {'× read+match':>13}"
+              f" {'CPU ×':>6}  note")  # fmt: skip
     print(header)
     print("-" * len(header))
-    for name, seconds, note in rows:
-        print(f"{name:<48} {seconds:>8.1f} {n / seconds:>11,.0f} {seconds / base:>12.2f}×  {note}")
+    for name, t, note in rows:
+        print(f"{name:<48} {t.wall:>8.1f} {t.cpu:>6.1f} {n / t.wall:>11,.0f}"
+              f" {t.wall / base:>12.2f}× {t.cpu / base_cpu:>5.2f}×  {note}")  # fmt: skip
     print("-" * len(header))
-    verdict = "met" if proc_s < 60 else "NOT met"
+    verdict = "met" if proc_s.wall < 60 else "NOT met"
     print(f"target: under 60 s for {n:,} articles × {len(ruleset.rules):,} rules — {verdict} "
-          f"({proc_s:.1f} s as a process)")  # fmt: skip
+          f"({proc_s.wall:.1f} s as a process)")  # fmt: skip
     return 0
 
 
