@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import text
 from starlette.datastructures import QueryParams
 
 from monitor.app import App
@@ -220,5 +221,9 @@ async def test_run_query_over_a_real_store_and_one_query_at_a_time(
             assert not box.busy
             html, code = await render_query_box(app, box, QueryParams("q=port"))
             assert code == 200 and "3 matched" in " ".join(visible_text(html).split())
+            with app.store.engine.begin() as conn:  # a store that fails to answer
+                conn.execute(text("ALTER TABLE articles RENAME TO articles_gone"))
+            html, code = await render_query_box(app, box, QueryParams("q=port"))
+            assert code == 503 and "the store did not answer" in html and not box.busy
         finally:
             box.close()

@@ -10,6 +10,7 @@ query cannot stall the daemon, whose event loop only waits for the answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,9 @@ from monitor.http.status import _env
 from monitor.models import FIELDS, Alert, alert_id
 from monitor.notifiers.views import AlertView, alert_view, format_local
 from monitor.rules import Located, RuleSet, RuleSpec, compile_rules
-from monitor.store import Store
+from monitor.store import Store, StoreError
+
+log = logging.getLogger("monitor.http")
 
 DAYS = 7
 MAX_QUERY = 4000  # characters: longer than any rule a desk writes
@@ -179,6 +182,7 @@ class BoxAnswer:
     problems: list[QueryProblem]
     warnings: list[str]
     result: BoxResult | None
+    status: int = 200  # 400: the query is wrong; 503: the store did not answer
 
 
 class QueryBox:
@@ -207,10 +211,14 @@ class QueryBox:
             try:
                 ruleset, problems, warnings = compile_query(form, active)
                 if ruleset is None:
-                    return BoxAnswer(problems, warnings, None)
+                    return BoxAnswer(problems, warnings, None, 400)
                 result = run_query(self.store, ruleset, self.tz, now=now,
                                    max_seconds=max_seconds, max_articles=max_articles)  # fmt: skip
                 return BoxAnswer(problems, warnings, result)
+            except StoreError as exc:
+                log.warning("query box: the store did not answer: %s", exc)
+                problem = QueryProblem(f"the store did not answer: {exc}; try again")
+                return BoxAnswer([problem], [], None, 503)
             finally:
                 self._running = False
 
@@ -243,7 +251,7 @@ async def render_query_box(app: App, box: QueryBox, params: QueryParams) -> tupl
             answer, code = BoxAnswer([problem], [], None), 429
         else:
             answer = await box.run(form, app.ruleset)
-            code = 400 if answer.problems else 200
+            code = answer.status
     shown = form.query if len(form.query) <= MAX_QUERY else ""
     return _env.get_template("backtest.html.j2").render(
         form=form,
