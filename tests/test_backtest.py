@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -362,3 +363,12 @@ def test_the_core_compares_only_changed_rules_with_their_active_versions() -> No
     assert list(backtest(articles, narrower, active=active, reports=reports)) == []
     assert (reports["a"].stopped_count, [x.id for x in reports["a"].stopped]) == (1, ["a1"])
     assert reports["a"].title == "A"
+
+
+def test_a_store_that_fails_mid_run_is_a_clear_error(desk: Path, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "data" / "monitor.db") as conn:
+        conn.execute("ALTER TABLE articles RENAME TO articles_gone")
+    got = CliRunner().invoke(main, ["backtest", "--config", str(desk)])
+    assert got.exit_code == 2, got.output
+    assert "no such table: articles" in got.stderr
+    assert isinstance(got.exception, SystemExit)  # not a traceback

@@ -19,6 +19,7 @@ from monitor.config import Settings
 from monitor.models import Article, Hit, RuleMatch
 from monitor.notifiers.snippet import Segment, excerpt, title_segments
 from monitor.rules import RuleSet, load_rules
+from monitor.store import StoreError
 
 _SINCE = re.compile(r"(\d{1,6})([hdw])")
 MAX_SINCE = timedelta(days=36_600)  # a century: further back is a typo, and overflows dates
@@ -148,7 +149,7 @@ def backtest_cmd(
         for hit in backtest(
             stored_articles(store, start),
             candidate,
-            active=active,
+            active=None if as_json else active,  # the lines carry no comparison
             only=rule_id,
             reports=reports,
             tz=tz,
@@ -157,6 +158,9 @@ def backtest_cmd(
             matches += 1
             if as_json:
                 click.echo(_record(hit.article, hit.match))
+    except StoreError as exc:
+        click.echo(f"monitor: {exc}", err=True)
+        sys.exit(2)
     finally:
         store.close()
     if as_json:
