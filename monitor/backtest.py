@@ -1,22 +1,27 @@
 """Backtests: run rules — new, edited or the active ones — over the articles already stored.
 
-Pure over its inputs: articles come in pages from the store, matches go out as records; no
-alert is raised. Against the active rule set it also says which articles a rule would newly
-match or stop matching.
+The core (:func:`backtest`) is pure over its inputs: articles come in, matches go out as
+records; no alert is raised. Against the active rule set it also says which articles a rule
+would newly match or stop matching. :func:`stored_articles` is the one edge that reads the
+store, page by page, each page in a short read of its own.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import partial
 
 from monitor.models import Article, Rule, RuleMatch
-from monitor.pipeline import Matcher
+from monitor.rules import EntrySpec, RuleSet, RuleSpec, SetSpec, compile_rules
+from monitor.store import Store, UnitOfWork
 from monitor.surges import Episode, Member, Replay
 
 SAMPLES = 5
+PAGE = 1000
 
 
 @dataclass(slots=True)
@@ -40,36 +45,118 @@ class Hit:
     match: RuleMatch
 
 
+@dataclass(slots=True)
+class Progress:
+    """How far a run went: articles read, and whether a bound stopped it early."""
+
+    articles: int = 0
+    last: datetime | None = None  # the publication time of the last article read
+    stopped_by: str | None = None  # "time" or "articles" when a bound was hit
+
+
+def changed_rules(candidate: RuleSet, active: RuleSet) -> frozenset[str]:
+    """The candidate rules that may match differently from the active ones of the same id.
+
+    A rule whose query, fields and feeds are those of the active rule, with the same sets,
+    matches the same articles: it needs no second matching. A new rule is changed.
+    """
+    if candidate.version == active.version:
+        return frozenset()
+    same_sets = dict(candidate.sets) == dict(active.sets)
+    changed = set()
+    for rule in candidate.rules:
+        before = active.get(rule.id)
+        if (
+            not same_sets
+            or before is None
+            or (before.query, before.fields, before.feeds) != (rule.query, rule.fields, rule.feeds)
+        ):
+            changed.add(rule.id)
+    return frozenset(changed)
+
+
+def sets_of(ruleset: RuleSet) -> list[SetSpec]:
+    """A rule set's named sets (nested ones already expanded), to compile more rules with."""
+    return [
+        SetSpec(name, tuple(EntrySpec(e) for e in entries))
+        for name, entries in ruleset.sets.items()
+    ]
+
+
+def active_versions(active: RuleSet, ids: frozenset[str]) -> RuleSet:
+    """The active rules of these ids alone, compiled with the active sets: comparing an
+    edited rule then costs its own matching, not a second pass of every active rule."""
+    specs = [
+        RuleSpec(id=r.id, title=r.title, query=r.query, severity=r.severity, fields=r.fields,
+                 feeds=r.feeds)
+        for r in active.rules
+        if r.id in ids
+    ]  # fmt: skip
+    compiled = compile_rules(sets_of(active), specs, lint=False).ruleset
+    return compiled if compiled is not None else active  # they compiled once: they do again
+
+
 def backtest(
     articles: Iterable[Article],
-    candidate: Matcher,
+    candidate: RuleSet,
     *,
-    active: Matcher | None = None,
+    active: RuleSet | None = None,
     only: str | None = None,
     reports: dict[str, RuleReport] | None = None,
+    tz: tzinfo = UTC,
+    progress: Progress | None = None,
+    deadline: float | None = None,
+    max_articles: int | None = None,
 ) -> Iterator[Hit]:
-    """Yield every (article, rule) match of ``candidate``; fill ``reports`` per rule."""
+    """Yield every (article, rule) match of ``candidate``; fill ``reports`` per rule.
+
+    With ``active``, each candidate rule is compared with the active rule of the same id
+    (only those: the active rules not given are not being tried). Days are counted in
+    ``tz``. ``deadline`` (a ``time.monotonic()`` value) and ``max_articles`` bound the run;
+    ``progress`` says how far it went and which bound stopped it.
+    """
     reports = reports if reports is not None else {}
+    progress = progress if progress is not None else Progress()
+    compare = changed_rules(candidate, active) if active is not None else frozenset()
+    if only is not None:
+        compare = compare & {only}
+    previous = active_versions(active, compare) if active is not None and compare else None
     for article in articles:
-        found = {m.rule.id: m for m in candidate.match(article) if only in (None, m.rule.id)}
-        before = (
-            {m.rule.id for m in active.match(article) if only in (None, m.rule.id)}
-            if active is not None
-            else set(found)
-        )
-        for rule_id, m in found.items():
-            report = reports.setdefault(rule_id, RuleReport(rule_id, m.rule.title))
+        if max_articles is not None and progress.articles >= max_articles:
+            progress.stopped_by = "articles"
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            progress.stopped_by = "time"
+            return
+        progress.articles += 1
+        progress.last = article.published
+        found = [m for m in candidate.match(article) if only in (None, m.rule.id)]
+        before: set[str] = set()
+        if previous is not None:
+            before = {m.rule.id for m in previous.match(article)}
+        day = article.published.astimezone(tz).date()
+        for m in found:
+            rule_id = m.rule.id
+            report = reports.get(rule_id)
+            if report is None:
+                report = reports[rule_id] = RuleReport(rule_id, m.rule.title)
             report.matched += 1
-            report.by_day[article.published.date()] += 1
+            report.by_day[day] += 1
             if len(report.samples) < SAMPLES:
                 report.samples.append((article, m))
-            if rule_id not in before:
-                report.newly_count += 1
-                if len(report.newly) < SAMPLES:
-                    report.newly.append(article)
+            if rule_id in compare:
+                if rule_id in before:
+                    before.discard(rule_id)
+                else:
+                    report.newly_count += 1
+                    if len(report.newly) < SAMPLES:
+                        report.newly.append(article)
             yield Hit(article, m)
-        for rule_id in before - set(found):
-            report = reports.setdefault(rule_id, RuleReport(rule_id, rule_id))
+        for rule_id in before:  # matched under the active rules, not under the candidate
+            report = reports.get(rule_id)
+            if report is None:
+                rule = candidate.get(rule_id)
+                report = reports[rule_id] = RuleReport(rule_id, rule.title if rule else rule_id)
             report.stopped_count += 1
             if len(report.stopped) < SAMPLES:
                 report.stopped.append(article)
@@ -77,18 +164,29 @@ def backtest(
 
 def bar_chart(by_day: Counter[date], *, width: int = 40) -> list[str]:
     """One line per day from the first to the last, bars scaled to the busiest day."""
-    if not by_day:
+    return [
+        f"{day.isoformat()} {'█' * length} {n}" for day, n, length in day_bars(by_day, width=width)
+    ]
+
+
+def day_bars(
+    by_day: Counter[date], *, width: int = 40, first: date | None = None, last: date | None = None
+) -> list[tuple[date, int, int]]:
+    """(day, count, bar length) for every day from ``first`` to ``last`` (default: the first
+    and last days with a count), bars scaled to the busiest day; a day with any count shows."""
+    days = [d for d, n in by_day.items() if n]
+    if not days and (first is None or last is None):
         return []
-    first, last = min(by_day), max(by_day)
-    peak = max(by_day.values())
-    lines = []
+    first = first if first is not None else min(days)
+    last = last if last is not None else max(days)
+    peak = max(by_day.values(), default=0) or 1
+    out = []
     day = first
     while day <= last:
         n = by_day.get(day, 0)
-        bar = "█" * max(1 if n else 0, round(n / peak * width))
-        lines.append(f"{day.isoformat()} {bar} {n}")
+        out.append((day, n, max(1 if n else 0, round(n / peak * width))))
         day += timedelta(days=1)
-    return lines
+    return out
 
 
 class SurgeBacktest:
@@ -115,3 +213,26 @@ class SurgeBacktest:
 
     def members(self, episode: Episode) -> list[Article]:
         return [self.articles[m.article_id] for m in episode.members]
+
+
+def _page(
+    uow: UnitOfWork, *, since: datetime, after: tuple[datetime, str] | None, limit: int
+) -> list[Article]:
+    return uow.articles.page(since=since, after=after, limit=limit)
+
+
+def stored_articles(
+    store: Store,
+    since: datetime,
+    *,
+    page: int = PAGE,
+) -> Iterator[Article]:
+    """The articles published since ``since``, oldest first, read a page at a time by key
+    (published, id): no read holds the store for long, whatever the number of articles."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        rows = store.call(partial(_page, since=since, after=after, limit=page), write=False)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = (rows[-1].published, rows[-1].id)

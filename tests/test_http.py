@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -18,17 +21,21 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from monitor.app import App, StartupError
+from monitor.clock import utcnow
 from monitor.config import Settings, load_settings
 from monitor.daemon import Daemon
 from monitor.http.config import HttpConfig, split_listen
 from monitor.http.server import HttpService
 from monitor.http.web import token_matches
+from monitor.models import Article
 from tests.conftest import SEED_RSS, SEED_TITLE, STARTER_RULES, MakeSettings
 from tests.servers import LoopbackServer, Static
 
@@ -485,6 +492,140 @@ async def run_chromium(*args: str) -> tuple[int, str]:
     return process.returncode or 0, out.decode("utf-8", "replace")
 
 
+class DevTools:
+    """Chromium driven over ``--remote-debugging-pipe`` (the DevTools protocol as JSON
+    messages ending in NUL on fds 3 and 4): typing and pressing keys as a user does, no
+    WebDriver, no script in the page. Blocking: run it on a thread beside the server."""
+
+    def __init__(self, browser: str, *flags: str) -> None:
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+        # The protocol wants fds 3 and 4 in the browser: a Python trampoline moves them there.
+        move = (f"import os, sys; os.dup2({to_chrome_r}, 3); os.dup2({from_chrome_w}, 4); "
+                "os.execv(sys.argv[1], sys.argv[1:])")  # fmt: skip
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", move, browser, *flags, "--remote-debugging-pipe",
+             "about:blank"],
+            pass_fds=(to_chrome_r, from_chrome_w),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buffer = b""
+        self._next = 0
+        self.events: list[dict[str, Any]] = []
+        self.session = ""
+
+    def _read(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._from_chrome], [], [], left)[0]:
+                raise TimeoutError("no answer from chromium")
+            chunk = os.read(self._from_chrome, 1 << 16)
+            if not chunk:
+                raise EOFError("chromium closed the pipe")
+            self._buffer += chunk
+        message, _, self._buffer = self._buffer.partition(b"\0")
+        found: dict[str, Any] = json.loads(message)
+        return found
+
+    def send(self, method: str, timeout: float = 60.0, **params: Any) -> dict[str, Any]:
+        self._next += 1
+        message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
+        if self.session and not method.startswith(("Target.", "Browser.")):
+            message["sessionId"] = self.session
+        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self._read(deadline)
+            if answer.get("id") == self._next:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                result: dict[str, Any] = answer.get("result", {})
+                return result
+            self.events.append(answer)
+
+    def wait_for(self, event: str, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, seen in enumerate(self.events):
+                if seen.get("method") == event:
+                    del self.events[: i + 1]
+                    return seen
+            self.events.append(self._read(deadline))
+
+    def open_page(self) -> None:
+        targets = self.send("Target.getTargets")["targetInfos"]
+        page = next(t for t in targets if t["type"] == "page")
+        self.session = self.send("Target.attachToTarget", targetId=page["targetId"], flatten=True)[
+            "sessionId"
+        ]
+        self.send("Page.enable")
+        self.send("Emulation.setDeviceMetricsOverride", width=1280, height=900,
+                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+
+    def navigate(self, url: str) -> None:
+        self.events.clear()
+        self.send("Page.navigate", url=url)
+        self.wait_for("Page.loadEventFired")
+
+    def node(self, selector: str) -> int:
+        root = self.send("DOM.getDocument", depth=0)["root"]["nodeId"]
+        node_id: int = self.send("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        assert node_id, f"no {selector} in the page"
+        return node_id
+
+    def type_into(self, selector: str, text: str) -> None:
+        self.send("DOM.focus", nodeId=self.node(selector))
+        self.send("Input.insertText", text=text)
+
+    def press_enter(self) -> None:
+        """Enter in the focused field: the browser submits its form and loads the answer."""
+        self.events.clear()
+        key = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
+        self.send("Input.dispatchKeyEvent", type="keyDown", text="\r", **key)
+        self.send("Input.dispatchKeyEvent", type="keyUp", **key)
+        self.wait_for("Page.loadEventFired")
+
+    def html(self) -> str:
+        root = self.send("DOM.getDocument", depth=0)["root"]["nodeId"]
+        outer: str = self.send("DOM.getOuterHTML", nodeId=root)["outerHTML"]
+        return outer
+
+    def url(self) -> str:
+        history = self.send("Page.getNavigationHistory")
+        current: str = history["entries"][history["currentIndex"]]["url"]
+        return current
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, EOFError, TimeoutError, RuntimeError):
+            self.send("Browser.close", timeout=10.0)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._to_chrome)
+        os.close(self._from_chrome)
+
+
+def assert_not_blank(png: bytes, size: tuple[int, int]) -> None:
+    width, height, rows = png_pixels(png)
+    assert (width, height) == size
+    colours: dict[bytes, int] = {}
+    for row in rows[::4]:
+        for i in range(0, len(row), 3 * 4):
+            px = row[i : i + 3]
+            colours[px] = colours.get(px, 0) + 1
+    total = sum(colours.values())
+    background = max(colours.values())
+    assert len(colours) > 50, "the screenshot has hardly any colours: a blank page?"
+    assert total - background > total * 0.05, "almost every pixel is the background"
+
+
 @pytest.mark.slow
 async def test_the_status_page_renders_in_headless_chromium(
     http_server: LoopbackServer, make_settings: MakeSettings, tmp_path: Path
@@ -513,17 +654,52 @@ async def test_the_status_page_renders_in_headless_chromium(
         )
         assert code == 0
     assert shot.is_file() and shot.stat().st_size > 10_000
-    width, height, rows = png_pixels(shot.read_bytes())
-    assert (width, height) == (1280, 900)
-    colours: dict[bytes, int] = {}
-    for row in rows[::4]:
-        for i in range(0, len(row), 3 * 4):
-            px = row[i : i + 3]
-            colours[px] = colours.get(px, 0) + 1
-    total = sum(colours.values())
-    background = max(colours.values())
-    assert len(colours) > 50, "the screenshot has hardly any colours: a blank page?"
-    assert total - background > total * 0.05, "almost every pixel is the background"
+    assert_not_blank(shot.read_bytes(), (1280, 900))
     assert SEED_TITLE in visible_text(dom)
     assert "proxy-attacks-on-us-forces" in dom
     assert "<script" not in dom
+
+
+@pytest.mark.slow
+async def test_a_query_typed_into_the_box_in_headless_chromium(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    """An analyst types a query into the status page's box and presses Enter."""
+    browser = chromium()
+    settings = make_settings(feeds=[], http={"listen": f"127.0.0.1:{free_port()}"})
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--window-size=1280,900", f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    async with running(settings) as r:
+        now = utcnow()
+        with r.app.store.write() as uow:
+            for n, (title, days) in enumerate(
+                [(EVIL_TITLE, 1), ("Markets rally", 2), (f"Second report: {ATTACK}", 3)]
+            ):
+                article = Article(f"box-{n}", "wire", title, None, now - timedelta(days=days),
+                                  content=f"{title}. Officials said.")  # fmt: skip
+                uow.articles.upsert(article, link_key=None, now=now)
+
+        def drive() -> tuple[str, str, bytes]:
+            tools = DevTools(browser, *flags)
+            try:
+                tools.open_page()
+                tools.navigate(r.base)
+                tools.type_into("#query-box input[name=q]", "drone* NEAR/3 attack* NOT rally")
+                tools.press_enter()
+                return tools.url(), tools.html(), tools.screenshot()
+            finally:
+                tools.close()
+
+        url, dom, png = await asyncio.to_thread(drive)
+    assert "/backtest?q=drone*+NEAR%2F3+attack*+NOT+rally" in url  # a bookmark
+    matched = re.search(r'<span class="total" id="matched">(\d+)</span>', dom)
+    scanned = re.search(r'<span id="scanned">(\d+)</span>', dom)
+    assert matched and scanned and (matched.group(1), scanned.group(1)) == ("2", "3")
+    assert "<mark>drone</mark> <mark>attack</mark>" in dom
+    assert "<script" not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert 'value="drone* NEAR/3 attack* NOT rally"' in dom
+    assert dom.count('<td class="bar">') == 8
+    if os.environ.get("HTTP_TEST_BOX_SCREENSHOT"):  # to look at it
+        Path(os.environ["HTTP_TEST_BOX_SCREENSHOT"]).write_bytes(png)
+    assert_not_blank(png, (1280, 900))

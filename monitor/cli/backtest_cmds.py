@@ -5,67 +5,94 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from functools import partial
+from collections.abc import Sequence
+from datetime import timedelta, tzinfo
 from pathlib import Path
 
 import click
 
-from monitor.backtest import RuleReport, SurgeBacktest, backtest, bar_chart
-from monitor.cli.common import config_options, open_store, settings_from
-from monitor.cli.rules_cmds import highlight, safe
+from monitor.backtest import (
+    Progress,
+    RuleReport,
+    SurgeBacktest,
+    backtest,
+    bar_chart,
+    stored_articles,
+)
+from monitor.cli.common import config_options, open_store, settings_from, when, zone
+from monitor.cli.rules_cmds import match_record, safe
 from monitor.clock import utcnow
-from monitor.models import Article, RuleMatch
+from monitor.config import Settings
+from monitor.models import Article, Hit, RuleMatch
+from monitor.notifiers.snippet import Segment, excerpt, title_segments
 from monitor.rules import RuleSet, load_rules
-from monitor.store import Store, UnitOfWork
+from monitor.store import StoreError
 from monitor.surges import Episode, duration_text
 
-PAGE = 1000
 SURGE_LISTED = 5  # articles shown per surge in the text report
-_SINCE = re.compile(r"^(\d+)([hdw])$")
+_SINCE = re.compile(r"(\d{1,6})([hdw])")
+MAX_SINCE = timedelta(days=36_600)  # a century: further back is a typo, and overflows dates
 
 
 def parse_since(text: str) -> timedelta:
-    found = _SINCE.match(text.strip())
+    """``12h``, ``30d``, ``2w``: how far back to look; anything else is a usage error."""
+    found = _SINCE.fullmatch(text.strip())
     if not found:
-        raise click.BadParameter("use a number and h, d or w, e.g. 30d", param_hint="--since")
+        raise click.BadParameter(
+            f"{text!r}: use a whole number and h, d or w, e.g. 12h, 30d, 2w", param_hint="--since"
+        )
     n, unit = int(found[1]), found[2]
-    return timedelta(hours=n) if unit == "h" else timedelta(days=n * (7 if unit == "w" else 1))
+    window = timedelta(hours=n) if unit == "h" else timedelta(days=n * (7 if unit == "w" else 1))
+    if not timedelta(0) < window <= MAX_SINCE:
+        raise click.BadParameter(
+            f"{text!r}: must be more than 0 and at most {MAX_SINCE.days} days",
+            param_hint="--since",
+        )
+    return window
 
 
-def _page(uow: UnitOfWork, *, since: datetime, after: tuple[datetime, str] | None
-          ) -> list[Article]:  # fmt: skip
-    return uow.articles.page(since=since, after=after, limit=PAGE)
-
-
-def _stored(store: Store, since: datetime) -> Iterator[Article]:
-    after: tuple[datetime, str] | None = None
-    while True:
-        page = store.call(partial(_page, since=since, after=after), write=False)
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = (page[-1].published, page[-1].id)
-
-
-def _load(paths: list[Path], settings_channels: list[str], digests: list[str]) -> RuleSet:
-    result = load_rules(paths, channels=settings_channels, digests=digests)
+def _load(paths: Sequence[Path], settings: Settings) -> RuleSet | None:
+    """The rule set at ``paths``, or None after printing every error as file:line:col."""
+    result = load_rules(
+        paths,
+        channels=list(settings.channels),
+        digests=list(settings.digests),
+        max_file_bytes=settings.rules.max_file_bytes,
+    )
     for diag in result.errors:
         click.echo(str(diag), err=True)
-    if result.ruleset is None:
-        sys.exit(2)
     return result.ruleset
 
 
 def _record(article: Article, m: RuleMatch) -> str:
-    return json.dumps(
-        {"article_id": article.id, "rule_id": m.rule.id, "severity": m.rule.severity,
-         "hits": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,
-                   "term": h.term} for h in m.hits],
-         "published": article.published.isoformat(), "feed": article.feed},
-        ensure_ascii=False,
-    )  # fmt: skip
+    """``monitor match --json``'s record, plus when and where the article was published."""
+    record = match_record(article, m)
+    record.update(published=article.published.isoformat(), feed=article.feed)
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _render(parts: Sequence[Segment], color: bool) -> str:
+    """Segments on one terminal line: hits in reverse video, or between »« without colour."""
+    out = []
+    for part in parts:
+        text = safe(part.text)  # the segments' blanks and line breaks are single spaces
+        if part.hit:
+            text = click.style(text, reverse=True, bold=True) if color else f"»{text}«"
+        out.append(text)
+    return "".join(out)
+
+
+def _sample(article: Article, hits: Sequence[Hit], tz: tzinfo, color: bool) -> list[str]:
+    """The title with its hits marked; the excerpt too when no hit is in the title."""
+    head = f"{when(article.published, tz)[:10]} {safe(article.feed)} · "
+    lines = [head + _render(title_segments(article, hits), color)]
+    if not any(h.field == "title" for h in hits) and hits:
+        lines.append("      " + _render(excerpt(article, hits, width=200), color))
+    return lines
+
+
+def _plain_title(article: Article) -> str:
+    return _render(title_segments(article, ()), False)
 
 
 def _surge_record(rule_id: str, episode: Episode, surges: SurgeBacktest) -> str:
@@ -130,55 +157,100 @@ def backtest_cmd(
 ) -> None:
     """Run rules over the stored articles and say what they would have matched; no alert.
 
-    With --rules, also compares with the active rule set: which articles a rule would newly
-    match or stop matching.
+    With --rules, also compares each rule with the active rule of the same id: which
+    articles it would newly match or stop matching. Rule errors are printed as
+    file:line:column and exit 1, like `monitor rules check`.
     """
-    settings = settings_from(config_path, log_level or "WARNING", log_format)
     window = parse_since(since)
-    channels, digests = list(settings.channels), list(settings.digests)
-    active = _load(list(settings.rules.paths), channels, digests)
-    candidate = _load([Path(p) for p in rule_paths], channels, digests) if rule_paths else active
-    if rule_id is not None and rule_id not in {r.id for r in candidate.rules}:
-        click.echo(f"monitor: no rule {rule_id!r} in the rules given", err=True)
-        sys.exit(2)
+    settings = settings_from(config_path, log_level or "WARNING", log_format)
+    active: RuleSet | None
+    if rule_paths:
+        candidate = _load([Path(p) for p in rule_paths], settings)
+        if candidate is None:
+            sys.exit(1)
+        with_errors = load_rules(
+            list(settings.rules.paths),
+            channels=list(settings.channels),
+            digests=list(settings.digests),
+            max_file_bytes=settings.rules.max_file_bytes,
+        )
+        active = with_errors.ruleset
+        if active is None:
+            click.echo(
+                f"monitor: the active rules (rules.paths) do not load "
+                f"({len(with_errors.errors)} error(s): `monitor rules check`): no comparison",
+                err=True,
+            )
+    else:
+        candidate = _load(list(settings.rules.paths), settings)
+        if candidate is None:
+            sys.exit(1)
+        active = None
+    if rule_id is not None and candidate.get(rule_id) is None:
+        known = ", ".join(r.id for r in candidate.rules[:10])
+        more = "…" if len(candidate.rules) > 10 else ""
+        raise click.UsageError(f"no rule {rule_id!r} in the rules given (rules: {known}{more})")
+    tz = zone(settings)
+    start = utcnow() - window
     store = open_store(settings)
     reports: dict[str, RuleReport] = {}
     surges = SurgeBacktest(candidate.rules)
-    total = 0
+    progress = Progress()
+    matches = 0
     try:
-        articles = _stored(store, utcnow() - window)
-        compare = active if rule_paths else None
-        for hit in backtest(articles, candidate, active=compare, only=rule_id, reports=reports):
-            total += 1
+        for hit in backtest(
+            stored_articles(store, start),
+            candidate,
+            active=None if as_json else active,  # the lines carry no comparison
+            only=rule_id,
+            reports=reports,
+            tz=tz,
+            progress=progress,
+        ):
+            matches += 1
             if as_json:
                 click.echo(_record(hit.article, hit.match))
             for episode in surges.add(hit):
                 if as_json:
                     click.echo(_surge_record(hit.match.rule.id, episode, surges))
+    except StoreError as exc:
+        click.echo(f"monitor: {exc}", err=True)
+        sys.exit(2)
     finally:
         store.close()
     if as_json:
         return
     color = sys.stdout.isatty()
-    if not reports:
-        click.echo(f"no rule matched a stored article in the last {since}")
+    tried = 1 if rule_id is not None else len(candidate.rules)
+    click.echo(
+        f"{progress.articles} stored article(s) published since {when(start, tz)} "
+        f"(--since {since}); {tried} rule(s): {matches} match(es) by {len(reports)} rule(s)"
+    )
+    if not progress.articles:
         return
     for report in sorted(reports.values(), key=lambda r: (-r.matched, r.rule_id)):
-        click.echo(f"{report.rule_id} — {safe(report.title)}: {report.matched} article(s)")
+        click.echo("")
+        click.echo(f"{safe(report.rule_id)} — {safe(report.title)}: {report.matched} article(s)")
         for line in bar_chart(report.by_day):
             click.echo("  " + line)
         _echo_surges(candidate, report.rule_id, surges)
         for article, m in report.samples:
-            hits = [h for h in m.hits if h.field == "title"]
-            click.echo("  · " + highlight(article.title.replace("\n", " ")[:160], hits, color))
-        if rule_paths:
-            click.echo(f"  vs the active rules: {report.newly_count} newly, "
-                       f"{report.stopped_count} no longer matched")  # fmt: skip
+            for line in _sample(article, m.hits, tz, color):
+                click.echo("  · " + line if not line.startswith(" ") else line)
+        if active is not None:
+            click.echo(
+                f"  vs the active rules: {report.newly_count} newly, "
+                f"{report.stopped_count} no longer matched"
+            )
             for article in report.newly:
-                click.echo("    + " + safe(article.title.replace("\n", " ")[:120]))
+                click.echo("    + " + _plain_title(article))
             for article in report.stopped:
-                click.echo("    - " + safe(article.title.replace("\n", " ")[:120]))
-        click.echo("")
+                click.echo("    - " + _plain_title(article))
+    tried_ids = [rule_id] if rule_id is not None else [r.id for r in candidate.rules]
+    silent = [i for i in tried_ids if i not in reports]
+    if silent:
+        shown = ", ".join(safe(i) for i in silent[:20]) + ("…" if len(silent) > 20 else "")
+        click.echo(f"\n{len(silent)} rule(s) matched nothing: {shown}")
 
 
 def register(main: click.Group) -> None:

@@ -192,19 +192,21 @@ def match_cmd(
     sys.exit(2 if errors else 0 if matched else 1)
 
 
+def match_record(article: Article, m: RuleMatch) -> dict[str, object]:
+    """One (article, rule) match as ``monitor match --json`` writes it."""
+    return {
+        "article_id": article.id,
+        "rule_id": m.rule.id,
+        "severity": m.rule.severity,
+        "hits": [
+            {"field": h.field, "start": h.start, "end": h.end, "text": h.text, "term": h.term}
+            for h in m.hits
+        ],
+    }
+
+
 def _match_json(article: Article, m: RuleMatch) -> str:
-    return json.dumps(
-        {
-            "article_id": article.id,
-            "rule_id": m.rule.id,
-            "severity": m.rule.severity,
-            "hits": [
-                {"field": h.field, "start": h.start, "end": h.end, "text": h.text, "term": h.term}
-                for h in m.hits
-            ],
-        },
-        ensure_ascii=False,
-    )
+    return json.dumps(match_record(article, m), ensure_ascii=False)
 
 
 def _match_line(article: Article, m: RuleMatch) -> str:

@@ -1,4 +1,5 @@
-"""The Starlette application: /healthz, /readyz, /metrics and the status page at /."""
+"""The Starlette application: /healthz, /readyz, /metrics, the status page at / and its
+query box at /backtest."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor.app import App
 from monitor.http.metrics import CONTENT_TYPE, Metrics
+from monitor.http.query_box import QueryBox, render_query_box
 from monitor.http.status import render_status
 
 log = logging.getLogger("monitor.http")
@@ -31,9 +34,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    # The page has no script at all, and its only style is inline.
+    # The page has no script at all, and its only style is inline; its one form (the query
+    # box) is sent to this server.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 }
 
 
@@ -125,10 +129,18 @@ def create_app(
         html = await render_status(app, instance_id=app.instance.id)
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
+    box = QueryBox(app.store, ZoneInfo(app.settings.timezone))
+
+    async def query_box(request: Request) -> Response:
+        html, code = await render_query_box(app, box, request.query_params)
+        headers = {**SECURITY_HEADERS, **({"Retry-After": "5"} if code == 429 else {})}
+        return HTMLResponse(html, status_code=code, headers=headers)
+
     middleware = [Middleware(TokenAuth, token=token)] if token else []
     return Starlette(
         routes=[
             Route("/", status, methods=["GET", "HEAD"]),
+            Route("/backtest", query_box, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics_endpoint, methods=["GET", "HEAD"]),

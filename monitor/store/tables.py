@@ -69,6 +69,7 @@ articles = Table(
     Index("articles_last_seen", "last_seen_at"),
     Index("articles_link_key", "link_key"),
     Index("articles_feed_published", "feed", "published_at"),
+    Index("articles_published", "published_at", "id"),  # backtests page by this key
 )
 
 article_sources = Table(

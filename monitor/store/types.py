@@ -14,8 +14,6 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-_TEXT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def time_to_text(value: datetime) -> str:
     """Fixed width for every year (``strftime('%Y')`` writes year 1 as ``1``, not ``0001``)."""
@@ -33,18 +31,12 @@ _UNREADABLE = datetime(1970, 1, 1, tzinfo=UTC)
 
 def time_from_text(value: str) -> datetime:
     """Never raises: a row written by an older version with a malformed time (year 1 was
-    written as ``1-01-01T…``) reads as the epoch, so one row cannot break a job over many."""
-    if len(value) == 27 and value[-1] == "Z":  # the fixed width this store writes
-        try:  # fromisoformat is C: strptime cost 40 µs a row, most of reading a window
-            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
-        except ValueError:
-            pass
+    written as ``1-01-01T…``) reads as the epoch, so one row cannot break a job over many.
+
+    ``fromisoformat`` reads the stored form (``Z`` included, since Python 3.11) about 20
+    times faster than ``strptime``, which was half the time of reading articles in bulk."""
     try:
-        return datetime.strptime(value, _TEXT_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return _UNREADABLE
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
