@@ -22,6 +22,7 @@ from monitor.rules import LoadResult, RuleSet, load_rules
 from monitor.sources.fetch import Fetcher
 from monitor.sources.opml import read_opml
 from monitor.store import Store, UnitOfWork, open_store
+from monitor.stories.folding import StoryFolder
 
 log = logging.getLogger("monitor")
 
@@ -74,6 +75,7 @@ class App:
             self._enqueue,
             self.bus,
             retention=timedelta(days=settings.store.retention_days),
+            stories=StoryFolder(settings.stories) if settings.stories.enabled else None,
         )
         self.poller = Poller(
             store, self.fetcher, self.pipeline, self.bus, settings.fetch, owner=self.instance.id
@@ -140,8 +142,20 @@ class App:
             if n < 500:
                 break
         await self.store.run(lambda uow: uow.jobs.prune(before=now - timedelta(days=30)))
+        await self.prune_stories(now)
         if pruned:
             log.info("housekeeping: pruned %d articles older than the retention period", pruned)
+        return pruned
+
+    async def prune_stories(self, now: datetime) -> int:
+        """Forget the band keys of stories out of the window (no copy can join them any more)
+        and stories left without articles; bounded transactions, like the articles'."""
+        before = now - timedelta(hours=self.settings.stories.window_hours)
+        pruned = 0
+        while (n := await self.store.run(lambda uow: uow.stories.prune_bands(before=before))) > 0:
+            pruned += n
+        while await self.store.run(lambda uow: uow.stories.prune_orphans(before=before)) > 0:
+            pass
         return pruned
 
     async def __aenter__(self) -> App:

@@ -104,4 +104,4 @@ class Alert:
     article: Article
     hits: tuple[Hit, ...]
     created_at: datetime
-    other_feeds: tuple[str, ...] = ()  # other feeds that carried the same article
+    other_feeds: tuple[str, ...] = ()  # other feeds that carried the article or its story

@@ -30,6 +30,7 @@ from monitor.store.instances import InstanceRepo
 from monitor.store.jobs import JobRepo
 from monitor.store.migrate import is_current, migrate
 from monitor.store.outbox import OutboxRepo
+from monitor.store.stories import StoryRepo
 from monitor.store.urls import Backend, StoreURL, parse_store_url
 
 log = logging.getLogger("monitor.store")
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.digests = DigestRepo(conn)
         self.instances = InstanceRepo(conn)
         self.jobs = JobRepo(conn)
+        self.stories = StoryRepo(conn)
         self._conn = conn
 
     def lock(self, key: str) -> None:

@@ -1,0 +1,44 @@
+"""Stories: near-duplicate articles folded under their first copy (one alert per story).
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from monitor.store.types import UTCDateTime
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "stories",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("signature", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    )
+    op.create_index("stories_created", "stories", ["created_at"])
+    op.create_table(
+        "story_bands",
+        sa.Column("band", sa.BigInteger, nullable=False),
+        sa.Column("story_id", sa.Text, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("band", "story_id"),
+    )
+    op.create_index("story_bands_created", "story_bands", ["created_at"])
+    op.create_table(
+        "story_articles",
+        sa.Column("article_id", sa.Text, primary_key=True),
+        sa.Column("story_id", sa.Text, nullable=False),
+        sa.Column("joined_at", UTCDateTime, nullable=False),
+        sa.Column("similarity", sa.Float, nullable=False),
+    )
+    op.create_index("story_articles_story", "story_articles", ["story_id"])

@@ -1,0 +1,162 @@
+"""Stories: each a first article and the near-duplicates that joined it within the window.
+
+The band keys of a story's signature are rows looked up by key and time, so that every
+instance sharing the store finds the stories the others made; they are pruned once the
+window has passed. Which article joins which story is decided by the caller under locks on
+the band keys (:mod:`monitor.stories.folding`); the rows here only record it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Connection, delete, exists, select, tuple_, update
+
+from monitor.store.sql import insert_ignore, insert_ignore_many
+from monitor.store.tables import alerts, article_sources, stories, story_articles, story_bands
+
+
+class Candidate(NamedTuple):
+    id: str
+    signature: bytes
+    created_at: datetime
+
+
+def story_members(conn: Connection, article_ids: Sequence[str]) -> dict[str, list[str]]:
+    """For each article of a story, every article of that story (itself included).
+
+    Articles in no story are absent. Shared with the alerts, which list a story's sources.
+    """
+    if not article_ids:
+        return {}
+    mine = story_articles.alias("mine")
+    other = story_articles.alias("other")
+    rows = conn.execute(
+        select(mine.c.article_id, other.c.article_id.label("member"))
+        .join(other, other.c.story_id == mine.c.story_id)
+        .where(mine.c.article_id.in_(list(article_ids)))
+        .order_by(other.c.joined_at, other.c.article_id)
+    )
+    found: dict[str, list[str]] = {}
+    for r in rows:
+        found.setdefault(r.article_id, []).append(r.member)
+    return found
+
+
+class StoryRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The story of each of these articles that is in one."""
+        if not article_ids:
+            return {}
+        s = story_articles.c
+        rows = self._conn.execute(
+            select(s.article_id, s.story_id).where(s.article_id.in_(list(article_ids)))
+        )
+        return {r.article_id: r.story_id for r in rows}
+
+    def candidates(self, bands: Iterable[int], *, since: datetime) -> list[Candidate]:
+        """Stories first seen since ``since`` that share a band key, oldest first."""
+        b, st = story_bands.c, stories.c
+        ids = (
+            select(b.story_id)
+            .where(b.band.in_(list(bands)), b.created_at >= since)
+            .distinct()
+            .scalar_subquery()
+        )
+        rows = self._conn.execute(
+            select(st.id, st.signature, st.created_at)
+            .where(st.id.in_(ids))
+            .order_by(st.created_at, st.id)
+        )
+        return [Candidate(r.id, bytes(r.signature), r.created_at) for r in rows]
+
+    def create(
+        self, *, article_id: str, signature: bytes, bands: Iterable[int], now: datetime
+    ) -> str:
+        """A story led by ``article_id`` (its id is the article's); idempotent."""
+        insert_ignore(self._conn, stories,
+                      {"id": article_id, "signature": signature, "created_at": now,
+                       "updated_at": now})  # fmt: skip
+        insert_ignore_many(
+            self._conn,
+            story_bands,
+            [{"band": band, "story_id": article_id, "created_at": now} for band in set(bands)],
+        )
+        self.join(article_id=article_id, story_id=article_id, similarity=1.0, now=now)
+        return article_id
+
+    def join(self, *, article_id: str, story_id: str, similarity: float, now: datetime) -> bool:
+        """Record that the article belongs to the story; False when it already did."""
+        joined = insert_ignore(self._conn, story_articles,
+                               {"article_id": article_id, "story_id": story_id, "joined_at": now,
+                                "similarity": similarity})  # fmt: skip
+        if joined:
+            self._conn.execute(
+                update(stories).where(stories.c.id == story_id).values(updated_at=now)
+            )
+        return joined
+
+    def feeds(self, story_id: str) -> list[str]:
+        """Every feed that carried an article of the story, in the order they did."""
+        s, m = article_sources.c, story_articles.c
+        rows = self._conn.execute(
+            select(s.feed, s.seen_at)
+            .join(story_articles, m.article_id == s.article_id)
+            .where(m.story_id == story_id)
+            .order_by(s.seen_at, s.feed)
+        )
+        seen: dict[str, None] = {}
+        for r in rows:
+            seen.setdefault(r.feed, None)
+        return list(seen)
+
+    def alerted_rules(self, story_id: str) -> set[str]:
+        """The rules that already raised an alert for an article of the story."""
+        a, m = alerts.c, story_articles.c
+        rows = self._conn.execute(
+            select(a.rule_id)
+            .join(story_articles, m.article_id == a.article_id)
+            .where(m.story_id == story_id)
+            .distinct()
+        )
+        return {r[0] for r in rows}
+
+    def alert_ids(self, story_id: str) -> list[str]:
+        """The alerts raised for articles of the story, oldest first."""
+        a, m = alerts.c, story_articles.c
+        rows = self._conn.execute(
+            select(a.id)
+            .join(story_articles, m.article_id == a.article_id)
+            .where(m.story_id == story_id)
+            .order_by(a.created_at, a.id)
+        )
+        return [r[0] for r in rows]
+
+    def prune_bands(self, *, before: datetime, limit: int = 5000) -> int:
+        """Forget up to ``limit`` band keys of stories first seen before ``before`` (out of
+        the window: no copy can join them any more); bounded to keep the lock short."""
+        b = story_bands.c
+        old = select(b.band, b.story_id).where(b.created_at < before).limit(limit)
+        return self._conn.execute(
+            delete(story_bands).where(tuple_(b.band, b.story_id).in_(old))
+        ).rowcount
+
+    def prune_orphans(self, *, before: datetime, limit: int = 1000) -> int:
+        """Forget stories out of the window whose articles were all pruned."""
+        st, m = stories.c, story_articles.c
+        ids = [
+            r[0]
+            for r in self._conn.execute(
+                select(st.id)
+                .where(st.created_at < before, ~exists().where(m.story_id == st.id))
+                .limit(limit)
+            )
+        ]
+        if ids:
+            self._conn.execute(delete(stories).where(st.id.in_(ids)))
+        return len(ids)
