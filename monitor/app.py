@@ -16,6 +16,7 @@ from monitor.logs import log_events
 from monitor.models import Alert
 from monitor.notifiers import Notifier
 from monitor.notifiers.routing import enqueue_alert
+from monitor.notifiers.story_updates import queue_story_updates
 from monitor.pipeline import Pipeline
 from monitor.poller import Poller
 from monitor.rules import LoadResult, RuleSet, load_rules
@@ -75,7 +76,9 @@ class App:
             self._enqueue,
             self.bus,
             retention=timedelta(days=settings.store.retention_days),
-            stories=StoryFolder(settings.stories) if settings.stories.enabled else None,
+            stories=StoryFolder(settings.stories, on_new_source=self._story_grew)
+            if settings.stories.enabled
+            else None,
         )
         self.poller = Poller(
             store, self.fetcher, self.pipeline, self.bus, settings.fetch, owner=self.instance.id
@@ -111,6 +114,10 @@ class App:
 
     def _enqueue(self, uow: UnitOfWork, alert: Alert, now: datetime) -> AlertQueued:
         return enqueue_alert(uow, alert, self.settings, now)
+
+    def _story_grew(self, uow: UnitOfWork, story_id: str, now: datetime) -> None:
+        queue_story_updates(uow, story_id, channels=self.settings.channels,
+                            minutes=self.settings.stories.update_minutes, now=now)  # fmt: skip
 
     def reload_rules(self, result: LoadResult) -> None:
         """Hot reload: a rule change with errors is refused and the last good set keeps running."""

@@ -180,7 +180,11 @@ class Pipeline:
         """Record the matches; alert for each rule neither the article nor its story had."""
         article = item.article
         already = uow.articles.matched_rules(article.id)
-        told = uow.stories.alerted_rules(story.story_id) if story is not None else set()
+        told = (
+            uow.stories.alerted_rules(story.story_id)
+            if story is not None and not story.started
+            else set()
+        )
         for match in item.matches:
             uow.articles.record_match(
                 rule_id=match.rule.id,

@@ -36,9 +36,3 @@ def upsert(
         index_elements=list(key), set_={c: stmt.excluded[c] for c in update}
     )
     conn.execute(stmt)
-
-
-def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert every row whose key does not exist yet (one statement, many parameter sets)."""
-    if rows:
-        conn.execute(_insert(conn, table).on_conflict_do_nothing(), [dict(r) for r in rows])

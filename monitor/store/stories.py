@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, exists, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, exists, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.store.sql import insert_ignore, insert_ignore_many
+from monitor.store.sql import insert_ignore
 from monitor.store.tables import alerts, article_sources, stories, story_articles, story_bands
 
 
@@ -45,6 +47,41 @@ def story_members(conn: Connection, article_ids: Sequence[str]) -> dict[str, lis
     return found
 
 
+# Built once: the hot statements of placing an article, compiled and cached by SQLAlchemy.
+_CANDIDATES = (
+    select(stories.c.id, stories.c.signature, stories.c.created_at)
+    .where(
+        stories.c.id.in_(
+            select(story_bands.c.story_id)
+            .where(
+                story_bands.c.band.in_(bindparam("bands", expanding=True)),
+                story_bands.c.created_at >= bindparam("since"),
+            )
+            .distinct()
+            .scalar_subquery()
+        )
+    )
+    .order_by(stories.c.created_at, stories.c.id)
+)
+_TOUCH = (
+    update(stories).where(stories.c.id == bindparam("story")).values(updated_at=bindparam("now"))
+)
+
+
+class _Inserts(NamedTuple):
+    story: Any
+    band: Any
+    member: Any
+
+
+@cache
+def _inserts(dialect: str) -> _Inserts:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return _Inserts(
+        *(insert(t).on_conflict_do_nothing() for t in (stories, story_bands, story_articles))
+    )
+
+
 class StoryRepo:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -61,33 +98,21 @@ class StoryRepo:
 
     def candidates(self, bands: Iterable[int], *, since: datetime) -> list[Candidate]:
         """Stories first seen since ``since`` that share a band key, oldest first."""
-        b, st = story_bands.c, stories.c
-        ids = (
-            select(b.story_id)
-            .where(b.band.in_(list(bands)), b.created_at >= since)
-            .distinct()
-            .scalar_subquery()
-        )
-        rows = self._conn.execute(
-            select(st.id, st.signature, st.created_at)
-            .where(st.id.in_(ids))
-            .order_by(st.created_at, st.id)
-        )
+        rows = self._conn.execute(_CANDIDATES, {"bands": list(bands), "since": since})
         return [Candidate(r.id, bytes(r.signature), r.created_at) for r in rows]
 
     def create(
         self, *, article_id: str, signature: bytes, bands: Iterable[int], now: datetime
     ) -> str:
         """A story led by ``article_id`` (its id is the article's); idempotent."""
-        insert_ignore(self._conn, stories,
-                      {"id": article_id, "signature": signature, "created_at": now,
-                       "updated_at": now})  # fmt: skip
-        insert_ignore_many(
-            self._conn,
-            story_bands,
-            [{"band": band, "story_id": article_id, "created_at": now} for band in set(bands)],
+        ins = _inserts(self._conn.dialect.name)
+        self._conn.execute(ins.story, {"id": article_id, "signature": signature,
+                                       "created_at": now, "updated_at": now})  # fmt: skip
+        self._conn.execute(
+            ins.band, [{"band": b, "story_id": article_id, "created_at": now} for b in set(bands)]
         )
-        self.join(article_id=article_id, story_id=article_id, similarity=1.0, now=now)
+        self._conn.execute(ins.member, {"article_id": article_id, "story_id": article_id,
+                                        "joined_at": now, "similarity": 1.0})  # fmt: skip
         return article_id
 
     def join(self, *, article_id: str, story_id: str, similarity: float, now: datetime) -> bool:
@@ -96,13 +121,15 @@ class StoryRepo:
                                {"article_id": article_id, "story_id": story_id, "joined_at": now,
                                 "similarity": similarity})  # fmt: skip
         if joined:
-            self._conn.execute(
-                update(stories).where(stories.c.id == story_id).values(updated_at=now)
-            )
+            self._conn.execute(_TOUCH, {"story": story_id, "now": now})
         return joined
 
     def feeds(self, story_id: str) -> list[str]:
         """Every feed that carried an article of the story, in the order they did."""
+        return list(self.feeds_seen(story_id))
+
+    def feeds_seen(self, story_id: str) -> dict[str, datetime]:
+        """Every feed that carried an article of the story, with when it first did, in order."""
         s, m = article_sources.c, story_articles.c
         rows = self._conn.execute(
             select(s.feed, s.seen_at)
@@ -110,10 +137,10 @@ class StoryRepo:
             .where(m.story_id == story_id)
             .order_by(s.seen_at, s.feed)
         )
-        seen: dict[str, None] = {}
+        seen: dict[str, datetime] = {}
         for r in rows:
-            seen.setdefault(r.feed, None)
-        return list(seen)
+            seen.setdefault(r.feed, r.seen_at)
+        return seen
 
     def alerted_rules(self, story_id: str) -> set[str]:
         """The rules that already raised an alert for an article of the story."""

@@ -150,6 +150,7 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("claimed_by", Text),  # the instance holding the lease
     Column("lease_until", UTCDateTime),
+    Column("story_id", Text),  # set: a story update following up the alert (alert_id)
     Index("outbox_due", "status", "next_attempt_at"),
     Index("outbox_alert", "alert_id"),
     Index("outbox_claimed_by", "claimed_by"),

@@ -26,6 +26,12 @@ class StoriesConfig(BaseModel):
         None, ge=1, description="LSH bands (None: the optimum for similarity and num_perm)"
     )
 
+    update_minutes: float = Field(
+        5.0,
+        gt=0,
+        description="story updates (channels with story_updates) wait this long, coalesced",
+    )
+
     @model_validator(mode="after")
     def _bands_fit(self) -> StoriesConfig:
         if self.bands is not None and self.bands > self.num_perm:

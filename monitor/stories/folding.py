@@ -10,7 +10,7 @@ meet share a band key, hence a stripe. (SQLite's single writer already serialise
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -31,17 +31,23 @@ class Placed(NamedTuple):
     story_id: str
     leads: bool
     new_source: bool = False  # it joined, from a feed that had not carried the story
+    started: bool = False  # it leads a story made just now: no alert can be in it yet
 
 
 def story_lock(band: int) -> str:
     return f"story-band:{band % LOCK_STRIPES}"
 
 
+# Called in the ingest's transaction when a copy from a feed new to the story joined it.
+OnNewSource = Callable[[UnitOfWork, str, datetime], object]
+
+
 class StoryFolder:
     """The configured folding: fingerprints and the window."""
 
-    def __init__(self, config: StoriesConfig) -> None:
+    def __init__(self, config: StoriesConfig, *, on_new_source: OnNewSource | None = None) -> None:
         self.config = config
+        self._on_new_source = on_new_source
         self.fingerprinter = Fingerprinter(config)
         self.window = timedelta(hours=config.window_hours)
 
@@ -65,7 +71,9 @@ class StoryFolder:
             uow.lock(key)
         since = now - self.window
         for article, fp in fresh:
-            placed[article.id] = self._place_one(uow, article, fp, since, now)
+            where = placed[article.id] = self._place_one(uow, article, fp, since, now)
+            if where.new_source and self._on_new_source is not None:
+                self._on_new_source(uow, where.story_id, now)
         return placed
 
     def _place_one(
@@ -83,7 +91,7 @@ class StoryFolder:
             uow.stories.create(
                 article_id=article.id, signature=to_bytes(fp.signature), bands=fp.bands, now=now
             )
-            return Placed(article.id, leads=True)
+            return Placed(article.id, leads=True, started=True)
         score, story_id = best
         new_source = article.feed not in uow.stories.feeds(story_id)
         uow.stories.join(article_id=article.id, story_id=story_id, similarity=score, now=now)

@@ -1,4 +1,5 @@
-"""Stories: near-duplicate articles folded under their first copy (one alert per story).
+"""Stories: near-duplicate articles folded under their first copy (one alert per story);
+outbox rows that are story updates name their story.
 
 Revision ID: 0004
 Revises: 0003
@@ -42,3 +43,4 @@ def upgrade() -> None:
         sa.Column("similarity", sa.Float, nullable=False),
     )
     op.create_index("story_articles_story", "story_articles", ["story_id"])
+    op.add_column("outbox", sa.Column("story_id", sa.Text))
