@@ -1,0 +1,55 @@
+"""Story rows in the store: copied between backends, pruned by housekeeping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.app import App
+from monitor.config import Settings
+from monitor.rules import RuleSet
+from monitor.store import Store, open_store
+from monitor.store.copy import copy_store
+from tests.conftest import MakeSettings
+from tests.stores import execute, rows
+
+from .test_pipeline_stories import COPY, NOW, OTHER, WIRE, pipeline_for, ruleset, settings
+
+__all__ = ["ruleset", "settings"]  # fixtures
+
+
+async def test_a_story_copied_into_postgresql_still_folds_its_copies(
+    tmp_path: Path, pg_url: str, ruleset: RuleSet, settings: Settings
+) -> None:
+    src = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    dst = open_store(pg_url)
+    try:
+        await pipeline_for(src, ruleset, settings).ingest([WIRE], now=NOW)
+        counts = copy_store(src, dst)
+        assert counts["stories"] == 1 and counts["story_bands"] == 25
+        later = await pipeline_for(dst, ruleset, settings).ingest(
+            [COPY], now=NOW + timedelta(minutes=5)
+        )
+        assert later.alerts == []
+        assert rows(dst, "SELECT story_id FROM story_articles WHERE article_id = :a",
+                    {"a": COPY.id}) == [(WIRE.id,)]  # fmt: skip
+    finally:
+        src.close()
+        dst.close()
+
+
+async def test_housekeeping_forgets_band_keys_out_of_the_window_and_empty_stories(
+    make_settings: MakeSettings, ruleset: RuleSet
+) -> None:
+    settings = make_settings(feeds=[], store={"retention_days": 1})
+    async with App.open(settings) as app:
+        store: Store = app.store
+        pipeline = pipeline_for(store, ruleset, settings)
+        await pipeline.ingest([WIRE], now=NOW)
+        await pipeline.ingest([OTHER], now=NOW + timedelta(hours=30))
+        # the wire story is out of the window; its article is past retention too
+        execute(store, "UPDATE outbox SET status = 'sent'")  # nothing waits to be sent
+        await app.housekeeping(NOW + timedelta(hours=50))
+        assert {r[0] for r in rows(store, "SELECT story_id FROM story_bands")} == {OTHER.id}
+        assert {r[0] for r in rows(store, "SELECT id FROM stories")} == {OTHER.id}
+        assert rows(store, "SELECT article_id FROM story_articles") == [(OTHER.id,)]
