@@ -13,7 +13,10 @@ class StoriesConfig(BaseModel):
 
     enabled: bool = Field(True, description="fold near-duplicate articles into one story")
     window_hours: float = Field(
-        24.0, gt=0, description="a copy joins a story first seen at most this long ago"
+        24.0,
+        gt=0,
+        le=366 * 24,  # bounded: the window's start must stay a date
+        description="a copy joins a story first seen at most this long ago",
     )
     similarity: float = Field(
         DEFAULT_SIMILARITY,
@@ -29,6 +32,7 @@ class StoriesConfig(BaseModel):
     update_minutes: float = Field(
         5.0,
         gt=0,
+        le=24 * 60,
         description="story updates (channels with story_updates) wait this long, coalesced",
     )
 

@@ -84,16 +84,26 @@ def _false_negative(threshold: float, bands: int, rows: int, steps: int = 200) -
     )
 
 
+# Every band is an index row written per story, at a random place in the index: the measured
+# cost of folding grows with the bands (benchmarks/stories_bench.py), so there are at most 16.
+MAX_BANDS = 16
+# A missed fold repeats an alert; a false candidate costs one signature comparison.
+FALSE_POSITIVE_WEIGHT = 0.5
+
+
 @cache
 def lsh_params(threshold: float, num_perm: int, bands: int | None = None) -> tuple[int, int]:
-    """``(bands, rows)`` for the threshold: the least false positives plus negatives
-    (as datasketch chooses them), or ``rows = num_perm // bands`` when bands are given."""
+    """``(bands, rows)`` for the threshold: the least weighted area of false candidates and
+    missed pairs under the S-curve (as datasketch chooses them, with at most ``MAX_BANDS``
+    bands and misses weighing double), or ``rows = num_perm // bands`` when bands are given."""
     if bands is not None:
         return bands, max(1, num_perm // bands)
     best: tuple[float, int, int] | None = None
-    for b in range(1, num_perm + 1):
+    for b in range(1, min(MAX_BANDS, num_perm) + 1):
         for r in range(1, num_perm // b + 1):
-            error = _false_positive(threshold, b, r) + _false_negative(threshold, b, r)
+            error = FALSE_POSITIVE_WEIGHT * _false_positive(threshold, b, r) + _false_negative(
+                threshold, b, r
+            )
             if best is None or error < best[0]:
                 best = (error, b, r)
     assert best is not None

@@ -26,7 +26,7 @@ async def test_a_story_copied_into_postgresql_still_folds_its_copies(
     try:
         await pipeline_for(src, ruleset, settings).ingest([WIRE], now=NOW)
         counts = copy_store(src, dst)
-        assert counts["stories"] == 1 and counts["story_bands"] == 25
+        assert counts["stories"] == 1 and counts["story_bands"] == 16
         later = await pipeline_for(dst, ruleset, settings).ingest(
             [COPY], now=NOW + timedelta(minutes=5)
         )
