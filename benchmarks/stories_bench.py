@@ -439,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pg", help="also measure on this (empty) PostgreSQL database")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true", help="with --pg: PostgreSQL only")
     args = parser.parse_args(argv)
     if not (args.corpus / "labelled" / "reuters21578").is_dir():
         parser.error(f"no corpus at {args.corpus} (labelled/reuters21578 is missing)")
@@ -453,8 +454,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.skip_ingest:
         return
     with tempfile.TemporaryDirectory() as tmp:
-        report_ingest_cost(f"sqlite:///{Path(tmp) / 'bench.db'}", "SQLite", rounds,
-                           args.stories, Path(tmp))  # fmt: skip
+        if not args.skip_sqlite:
+            report_ingest_cost(f"sqlite:///{Path(tmp) / 'bench.db'}", "SQLite", rounds,
+                               args.stories, Path(tmp))  # fmt: skip
         if args.pg:
             report_ingest_cost(args.pg, "PostgreSQL", rounds, args.stories, Path(tmp))
 

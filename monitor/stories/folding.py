@@ -4,8 +4,9 @@ An article joins the oldest story of the window whose first copy it resembles en
 (estimated similarity of the signatures), found through shared LSH band keys; otherwise it
 starts a story of its own. Two instances placing near-duplicates at the same moment would
 both find no story and make two, so a chunk first takes a lock per band-key stripe — all its
-articles' stripes, in one sorted order, as the rule locks are taken — and copies that can
-meet share a band key, hence a stripe. (SQLite's single writer already serialises.)
+articles' stripes, in one round trip and one global order (before any rule lock) — and
+copies that can meet share a band key, hence a stripe. (SQLite's single writer already
+serialises.)
 """
 
 from __future__ import annotations
@@ -67,8 +68,7 @@ class StoryFolder:
             fp = self.fingerprinter.of(article)
             if fp is not None:
                 fresh.append((article, fp))
-        for key in sorted({story_lock(band) for _a, fp in fresh for band in fp.bands}):
-            uow.lock(key)
+        uow.lock_all(story_lock(band) for _a, fp in fresh for band in fp.bands)
         since = now - self.window
         for article, fp in fresh:
             where = placed[article.id] = self._place_one(uow, article, fp, since, now)

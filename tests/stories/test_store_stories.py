@@ -53,3 +53,18 @@ async def test_housekeeping_forgets_band_keys_out_of_the_window_and_empty_storie
         assert {r[0] for r in rows(store, "SELECT story_id FROM story_bands")} == {OTHER.id}
         assert {r[0] for r in rows(store, "SELECT id FROM stories")} == {OTHER.id}
         assert rows(store, "SELECT article_id FROM story_articles") == [(OTHER.id,)]
+
+
+def test_lock_all_takes_every_lock_in_one_statement(pg_url: str) -> None:
+    store = open_store(pg_url)
+    try:
+        with store.write() as uow:
+            uow.lock_all(["story-band:1", "story-band:2", "story-band:1", "rule:x"])
+            held = uow._conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid()"
+            ).scalar()
+            uow.lock_all([])
+        assert held == 3
+    finally:
+        store.close()
