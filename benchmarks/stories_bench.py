@@ -61,7 +61,7 @@ from monitor.stories.minhash import (  # noqa: E402
     similarity,
     to_bytes,
 )
-from monitor.stories.shingles import shingles, story_words  # noqa: E402
+from monitor.stories.shingles import SHINGLE_WORDS, shingles, story_words  # noqa: E402
 from tests.conftest import STARTER_RULES  # noqa: E402
 from tests.rules.corpus import DEFAULT_CORPUS, ag_news, bbc  # noqa: E402
 
@@ -293,17 +293,17 @@ def report_quality(pairs: list[Pair], num_perm: int, chosen: float) -> None:
     print("| shingle | threshold | LSH bands×rows | precision | recall | F1 |")
     print("|---|---|---|---|---|---|")
     by_words: dict[int, list[Scored]] = {}
-    for words in (1, 2, 3):
+    for words in (1, 2, 3, 4):
         scored = by_words[words] = sign_pairs(pairs, words, num_perm)
         for t in THRESHOLDS:
             p, r, f = prf(scored, t, num_perm)
             b, rows = lsh_params(t, num_perm)
             print(f"| {words} word(s) | {t:.2f} | {b}×{rows} | {p:.3f} | {r:.3f} | {f:.3f} |")
     print()
-    print(f"at the default (2-word shingles, threshold {chosen}), per set:")
+    print(f"at the default ({SHINGLE_WORDS}-word shingles, threshold {chosen}), per set:")
     print("| set | pairs | folded |")
     print("|---|---|---|")
-    scored = by_words[2]
+    scored = by_words[SHINGLE_WORDS]
     for kind in kinds:
         mine = [s for s in scored if s.pair.kind == kind]
         n = sum(folds(s, chosen, num_perm) for s in mine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Chosen on real articles by benchmarks/stories_bench.py (README, Performance).
-DEFAULT_SIMILARITY = 0.5
+DEFAULT_SIMILARITY = 0.4
 
 
 class StoriesConfig(BaseModel):
