@@ -68,3 +68,40 @@ def test_lock_all_takes_every_lock_in_one_statement(pg_url: str) -> None:
         assert held == 3
     finally:
         store.close()
+
+
+async def test_story_updates_are_queued_once_per_channel_and_slot_on_both_backends(
+    store: Store, ruleset: RuleSet, make_settings: MakeSettings
+) -> None:
+    from monitor.notifiers.story_updates import queue_story_updates
+
+    settings = make_settings(
+        feeds=[],
+        channels={
+            "hook": {"type": "webhook", "url": "https://hooks.example/x", "story_updates": True},
+            "mail-folder": {"type": "folder", "path": "mail"},
+        },
+    )
+    await pipeline_for(store, ruleset, settings).ingest([WIRE], now=NOW)
+
+    def queue(uow: object, minutes_later: float) -> int:
+        return queue_story_updates(
+            uow,  # type: ignore[arg-type]
+            WIRE.id,
+            channels=settings.channels,
+            minutes=5,
+            now=NOW + timedelta(minutes=minutes_later),
+        )
+
+    with store.write() as uow:
+        assert queue(uow, 1) == 0  # the alert has not been sent yet: nothing to follow up
+    execute(store, "UPDATE outbox SET status = 'sent', sent_at = :t", {"t": NOW})
+    with store.write() as uow:
+        assert queue(uow, 1) == 1  # only the channel that asked for updates
+        assert queue(uow, 2) == 0  # the same slot: already queued
+        assert queue(uow, 6) == 1  # the next slot
+    updates = rows(store, "SELECT channel, story_id FROM outbox WHERE story_id IS NOT NULL")
+    assert updates == [("hook", WIRE.id), ("hook", WIRE.id)]
+    with store.read() as uow:
+        # a story update is not the rule's last immediate alert (cooldowns count from that)
+        assert uow.outbox.last_immediate_alert_at("drones") == NOW
