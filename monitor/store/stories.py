@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, exists, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.store.sql import insert_ignore
@@ -47,21 +47,26 @@ def story_members(conn: Connection, article_ids: Sequence[str]) -> dict[str, lis
     return found
 
 
+# At most this many candidates per lookup, those sharing the most band keys first: formulaic
+# stories (market reports, weather) sharing some bands cannot make one lookup unbounded.
+MAX_CANDIDATES = 200
+
 # Built once: the hot statements of placing an article, compiled and cached by SQLAlchemy.
+_SHARED = (
+    select(story_bands.c.story_id, func.count().label("shared"))
+    .where(
+        story_bands.c.band.in_(bindparam("bands", expanding=True)),
+        story_bands.c.created_at >= bindparam("since"),
+    )
+    .group_by(story_bands.c.story_id)
+    .order_by(func.count().desc(), story_bands.c.story_id)
+    .limit(MAX_CANDIDATES)
+    .subquery()
+)
 _CANDIDATES = (
     select(stories.c.id, stories.c.signature, stories.c.created_at)
-    .where(
-        stories.c.id.in_(
-            select(story_bands.c.story_id)
-            .where(
-                story_bands.c.band.in_(bindparam("bands", expanding=True)),
-                story_bands.c.created_at >= bindparam("since"),
-            )
-            .distinct()
-            .scalar_subquery()
-        )
-    )
-    .order_by(stories.c.created_at, stories.c.id)
+    .join(_SHARED, _SHARED.c.story_id == stories.c.id)
+    .order_by(_SHARED.c.shared.desc(), stories.c.created_at, stories.c.id)
 )
 _TOUCH = (
     update(stories).where(stories.c.id == bindparam("story")).values(updated_at=bindparam("now"))
@@ -97,7 +102,8 @@ class StoryRepo:
         return {r.article_id: r.story_id for r in rows}
 
     def candidates(self, bands: Iterable[int], *, since: datetime) -> list[Candidate]:
-        """Stories first seen since ``since`` that share a band key, oldest first."""
+        """Stories first seen since ``since`` that share a band key, those sharing the most
+        first (at most ``MAX_CANDIDATES``)."""
         rows = self._conn.execute(_CANDIDATES, {"bands": list(bands), "since": since})
         return [Candidate(r.id, bytes(r.signature), r.created_at) for r in rows]
 

@@ -1,12 +1,12 @@
 """Placing new articles in stories, inside the ingest's unit of work.
 
-An article joins the oldest story of the window whose first copy it resembles enough
-(estimated similarity of the signatures), found through shared LSH band keys; otherwise it
-starts a story of its own. Two instances placing near-duplicates at the same moment would
-both find no story and make two, so a chunk first takes a lock per band-key stripe — all its
-articles' stripes, in one round trip and one global order (before any rule lock) — and
-copies that can meet share a band key, hence a stripe. (SQLite's single writer already
-serialises.)
+An article joins the story of the window whose first copy it resembles most, if enough
+(estimated similarity of the signatures; of equals, the oldest), found through shared LSH
+band keys; otherwise it starts a story of its own. Two instances placing near-duplicates at
+the same moment would both find no story and make two, so a chunk first takes a lock per
+band-key stripe — all its articles' stripes, in one round trip and one global order (before
+any rule lock) — and copies that can meet share a band key, hence a stripe. (SQLite's single
+writer already serialises.)
 """
 
 from __future__ import annotations
@@ -79,20 +79,26 @@ class StoryFolder:
     def _place_one(
         self, uow: UnitOfWork, article: Article, fp: Fingerprint, since: datetime, now: datetime
     ) -> Placed:
-        best: tuple[float, str] | None = None
+        best: tuple[float, datetime, str] | None = None
         for cand in uow.stories.candidates(fp.bands, since=since):
             lead = from_bytes(cand.signature)
             if len(lead) != len(fp.signature):
                 continue  # made under another num_perm: not comparable
             score = similarity(lead, fp.signature)
-            if score >= self.config.similarity and (best is None or score > best[0]):
-                best = (score, cand.id)
+            if score < self.config.similarity:
+                continue
+            # the most similar; of equals, the oldest story
+            if best is None or (score, -cand.created_at.timestamp()) > (
+                best[0],
+                -best[1].timestamp(),
+            ):
+                best = (score, cand.created_at, cand.id)
         if best is None:
             uow.stories.create(
                 article_id=article.id, signature=to_bytes(fp.signature), bands=fp.bands, now=now
             )
             return Placed(article.id, leads=True, started=True)
-        score, story_id = best
+        score, _first_seen, story_id = best
         new_source = article.feed not in uow.stories.feeds(story_id)
         uow.stories.join(article_id=article.id, story_id=story_id, similarity=score, now=now)
         return Placed(story_id, leads=False, new_source=new_source)

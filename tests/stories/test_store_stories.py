@@ -105,3 +105,17 @@ async def test_story_updates_are_queued_once_per_channel_and_slot_on_both_backen
     with store.read() as uow:
         # a story update is not the rule's last immediate alert (cooldowns count from that)
         assert uow.outbox.last_immediate_alert_at("drones") == NOW
+
+
+def test_a_lookup_is_bounded_and_ranks_the_stories_sharing_most_bands_first(store: Store) -> None:
+    from monitor.store.stories import MAX_CANDIDATES
+
+    with store.write() as uow:
+        for i in range(MAX_CANDIDATES + 50):  # formulaic stories sharing one band key
+            uow.stories.create(article_id=f"s{i}", signature=b"\0" * 512, bands=[7, 1000 + i],
+                               now=NOW)  # fmt: skip
+        uow.stories.create(article_id="same", signature=b"\1" * 512, bands=[7, 8, 9], now=NOW)
+        found = uow.stories.candidates([7, 8, 9], since=NOW - timedelta(hours=1))
+        assert len(found) == MAX_CANDIDATES
+        assert found[0].id == "same" and found[0].signature == b"\1" * 512
+        assert uow.stories.candidates([7, 8, 9], since=NOW + timedelta(hours=1)) == []
