@@ -374,6 +374,11 @@ def fill_window(store: Store, n: int, config: StoriesConfig, rng: random.Random)
             conn.execute(insert(stories), s_rows)
             conn.execute(insert(story_bands), b_rows)
             conn.execute(insert(story_articles), a_rows)
+    if store.backend == "postgresql":
+        # Statistics, as autovacuum gathers them after a bulk load: without them PostgreSQL
+        # guessed thousands of rows per band key and planned the lookup with parallel workers.
+        with store.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
 def report_ingest_cost(url: str, label: str, rounds: Sequence[Sequence[Article]],
