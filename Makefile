@@ -43,6 +43,7 @@ ci:  ## what CI runs: make test, then the wheel installed in a fresh venv
 bench: $(DEV_STAMP)  ## the benchmarks (need ../shared/corpus beside the repo)
 	$(BIN)/python benchmarks/feeds_bench.py
 	$(BIN)/python benchmarks/rules_bench.py --corpus ../shared/corpus
+	$(BIN)/python benchmarks/stories_bench.py --corpus ../shared/corpus
 	$(BIN)/python benchmarks/scale_bench.py  # one instance vs three on PostgreSQL, and SQLite
 	$(BIN)/python benchmarks/surges_bench.py
 	$(BIN)/python benchmarks/backtest_bench.py --corpus ../shared/corpus  # 100,000 articles × 1,000 rules

@@ -16,12 +16,14 @@ from monitor.logs import log_events
 from monitor.models import Alert
 from monitor.notifiers import Notifier
 from monitor.notifiers.routing import enqueue_alert
+from monitor.notifiers.story_updates import queue_story_updates
 from monitor.pipeline import Pipeline
 from monitor.poller import Poller
 from monitor.rules import LoadResult, RuleSet, load_rules
 from monitor.sources.fetch import Fetcher
 from monitor.sources.opml import read_opml
 from monitor.store import Store, UnitOfWork, open_store
+from monitor.stories.folding import StoryFolder
 
 log = logging.getLogger("monitor")
 
@@ -74,6 +76,9 @@ class App:
             self._enqueue,
             self.bus,
             retention=timedelta(days=settings.store.retention_days),
+            stories=StoryFolder(settings.stories, on_new_source=self._story_grew)
+            if settings.stories.enabled
+            else None,
         )
         self.poller = Poller(
             store, self.fetcher, self.pipeline, self.bus, settings.fetch, owner=self.instance.id
@@ -110,6 +115,10 @@ class App:
     def _enqueue(self, uow: UnitOfWork, alert: Alert, now: datetime) -> AlertQueued:
         return enqueue_alert(uow, alert, self.settings, now)
 
+    def _story_grew(self, uow: UnitOfWork, story_id: str, now: datetime) -> None:
+        queue_story_updates(uow, story_id, channels=self.settings.channels,
+                            minutes=self.settings.stories.update_minutes, now=now)  # fmt: skip
+
     def reload_rules(self, result: LoadResult) -> None:
         """Hot reload: a rule change with errors is refused and the last good set keeps running."""
         if result.ruleset is None:
@@ -140,8 +149,20 @@ class App:
             if n < 500:
                 break
         await self.store.run(lambda uow: uow.jobs.prune(before=now - timedelta(days=30)))
+        await self.prune_stories(now)
         if pruned:
             log.info("housekeeping: pruned %d articles older than the retention period", pruned)
+        return pruned
+
+    async def prune_stories(self, now: datetime) -> int:
+        """Forget the band keys of stories out of the window (no copy can join them any more)
+        and stories left without articles; bounded transactions, like the articles'."""
+        before = now - timedelta(hours=self.settings.stories.window_hours)
+        pruned = 0
+        while (n := await self.store.run(lambda uow: uow.stories.prune_bands(before=before))) > 0:
+            pruned += n
+        while await self.store.run(lambda uow: uow.stories.prune_orphans(before=before)) > 0:
+            pass
         return pruned
 
     async def __aenter__(self) -> App:

@@ -38,6 +38,7 @@ from monitor.resources import SEED_FEED_KINDS, rules_dir, seed_feed
 from monitor.sources.config import FeedConfig as FeedConfig
 from monitor.sources.config import FetchConfig as FetchConfig
 from monitor.store.config import StoreConfig
+from monitor.stories.config import StoriesConfig
 
 ENV_PREFIX = "MONITOR_"
 ENV_CONFIG = "MONITOR_CONFIG"  # the config file's path: read by load_settings, not a setting
@@ -114,6 +115,7 @@ class Settings(BaseSettings):
     storm_window_minutes: int = Field(10, ge=1)
     logging: LoggingConfig = LoggingConfig()
     http: HttpConfig = HttpConfig()
+    stories: StoriesConfig = StoriesConfig()
 
     @field_validator("timezone")
     @classmethod

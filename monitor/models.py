@@ -114,7 +114,7 @@ class Alert:
     article: Article
     hits: tuple[Hit, ...]
     created_at: datetime
-    other_feeds: tuple[str, ...] = ()  # other feeds that carried the same article
+    other_feeds: tuple[str, ...] = ()  # other feeds that carried the article or its story
     surge: SurgeDetail | None = None  # a surge alert: ``article`` is the one that completed it
 
 

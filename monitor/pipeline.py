@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from monitor.bus import EventBus
 from monitor.events import AlertQueued, ArticleDiscovered, RuleMatched
@@ -20,6 +20,7 @@ from monitor.notifiers.routing import lock_rules
 from monitor.sources.identity import canonical_url
 from monitor.store import Store, UnitOfWork
 from monitor.store.articles import Seen
+from monitor.stories.folding import Placed, StoryFolder
 from monitor.surging import NewMatches, raise_surges
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,14 @@ class Matcher(Protocol):
 
 
 Enqueue = Callable[[UnitOfWork, Alert, datetime], AlertQueued]
+
+
+class Fresh(NamedTuple):
+    """A new or changed article of the chunk, stored and matched, not yet alerted."""
+
+    article: Article
+    quiet: bool
+    matches: list[RuleMatch]
 
 
 @dataclass(slots=True)
@@ -66,6 +75,7 @@ class Pipeline:
         *,
         retention: timedelta,
         chunk_size: int = CHUNK_SIZE,
+        stories: StoryFolder | None = None,
     ) -> None:
         self._store = store
         self._matcher = matcher  # called per batch: hot reload swaps the rule set between batches
@@ -73,6 +83,7 @@ class Pipeline:
         self._bus = bus
         self._retention = retention
         self._chunk = chunk_size
+        self._stories = stories  # None: every copy of a story alerts on its own
 
     async def ingest(
         self,
@@ -116,12 +127,19 @@ class Pipeline:
         result = IngestResult()  # built afresh: a retried unit of work starts from nothing
         raised: list[Alert] = []
         surging: dict[str, NewMatches] = {}
+        fresh: list[Fresh] = []
         for article in chunk:
             quiet = alert_after is not None and article.published < alert_after
-            self._ingest_one(uow, matcher, article, now, quiet, result, raised, surging)
+            item = self._ingest_one(uow, matcher, article, now, quiet, result)
+            if item is not None:
+                fresh.append(item)
+        # Stories are placed after storing and matching, so their locks cover only writes.
+        stories = self._stories.place(uow, [f.article for f in fresh], now) if self._stories else {}
+        for item in fresh:
+            self._alert_one(uow, item, now, result, raised, surging, stories.get(item.article.id))
         # Routing decides storms and cooldowns, and surges start, under per-rule locks: all
-        # of this chunk's, taken in one order, so concurrent chunks (threads or instances)
-        # cannot deadlock.
+        # of this chunk's, taken in one order (after the story locks), so concurrent chunks
+        # (threads or instances) cannot deadlock.
         lock_rules(uow, [*(a.rule.id for a in raised), *surging])
         raised.extend(raise_surges(uow, surging, now=now, alert_after=alert_after))
         for alert in raised:
@@ -138,13 +156,12 @@ class Pipeline:
         now: datetime,
         quiet: bool,
         result: IngestResult,
-        raised: list[Alert],
-        surging: dict[str, NewMatches],
-    ) -> None:
+    ) -> Fresh | None:
+        """Store the article; if it is new or changed, match it (None: nothing to do)."""
         link_key = canonical_url(article.link) if article.link else None
         seen, stored_id = uow.articles.upsert(article, link_key=link_key, now=now)
         if seen is Seen.KNOWN:
-            return
+            return None
         if stored_id != article.id:  # the same story under another id (same link)
             article = replace(article, id=stored_id)
         if seen is Seen.NEW:
@@ -153,11 +170,30 @@ class Pipeline:
         else:
             result.changed += 1
         result.events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
-        already = uow.articles.matched_rules(stored_id)
-        for match in matcher.match(article):
+        return Fresh(article, quiet, matcher.match(article))
+
+    def _alert_one(
+        self,
+        uow: UnitOfWork,
+        item: Fresh,
+        now: datetime,
+        result: IngestResult,
+        raised: list[Alert],
+        surging: dict[str, NewMatches],
+        story: Placed | None,
+    ) -> None:
+        """Record the matches; alert for each rule neither the article nor its story had."""
+        article = item.article
+        already = uow.articles.matched_rules(article.id)
+        told = (
+            uow.stories.alerted_rules(story.story_id)
+            if story is not None and not story.started
+            else set()
+        )
+        for match in item.matches:
             uow.articles.record_match(
                 rule_id=match.rule.id,
-                article_id=stored_id,
+                article_id=article.id,
                 content_hash=article.content_hash,
                 hits=match.hits,
                 now=now,
@@ -166,14 +202,15 @@ class Pipeline:
                 continue  # only a rule that newly matches raises an alert
             result.events.append(RuleMatched(article, match))
             if match.rule.surge is not None:
-                # No alert per article: the chunk's new matches are counted under the lock.
+                # No alert per article: the chunk's new matches are counted under the lock
+                # (every copy of a story counts: each feed that carried it is a source).
                 pending = surging.setdefault(match.rule.id, NewMatches(match.rule))
-                pending.articles[stored_id] = article.published
+                pending.articles[article.id] = article.published
                 continue
-            if quiet:
-                continue
+            if item.quiet or match.rule.id in told:
+                continue  # one alert per story: an earlier copy raised this rule's
             alert = Alert(
-                id=alert_id(match.rule.id, stored_id),
+                id=alert_id(match.rule.id, article.id),
                 rule=match.rule,
                 article=article,
                 hits=match.hits,

@@ -62,6 +62,8 @@ url = "{hook}"
 concurrency = 2
 poll_interval = 0.2
 backoff_base = 0.5
+[stories]
+enabled = false  # the nine feeds carry the same generated stories: each must alert here
 """,
         encoding="utf-8",
     )

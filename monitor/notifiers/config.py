@@ -36,14 +36,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, hide_input_in_errors=True)
 
 
-class ConsoleChannel(_Strict):
+class _Channel(_Strict):
+    # One short follow-up when more outlets join a story this channel was alerted about.
+    story_updates: bool = False
+
+
+class ConsoleChannel(_Channel):
     """Prints each alert to standard output (text, or the JSON webhook payload)."""
 
     type: Literal["console"] = "console"
     format: Literal["text", "json"] = "text"
 
 
-class FolderChannel(_Strict):
+class FolderChannel(_Channel):
     """One ``.eml`` file per message, in a local folder (``maildir``: a Maildir's ``new/``)."""
 
     type: Literal["folder", "maildir"] = "folder"
@@ -54,7 +59,7 @@ class FolderChannel(_Strict):
     digest_subject: str = DEFAULT_DIGEST_SUBJECT
 
 
-class EmailChannel(_Strict):
+class EmailChannel(_Channel):
     """SMTP delivery; the password comes from ``MONITOR_CHANNELS__NAME__PASSWORD``."""
 
     type: Literal["email"] = "email"
@@ -83,7 +88,7 @@ class EmailChannel(_Strict):
         return self
 
 
-class WebhookChannel(_Strict):
+class WebhookChannel(_Channel):
     """A signed JSON POST (Standard Webhooks); ``format`` picks the payload template."""
 
     type: Literal["webhook"] = "webhook"
@@ -118,7 +123,7 @@ class WebhookChannel(_Strict):
         return value
 
 
-class AppriseChannel(_Strict):
+class AppriseChannel(_Channel):
     """Any service Apprise knows (https://github.com/caronc/apprise/wiki), by URL.
 
     The URLs usually hold tokens: they are secrets, shown only redacted.

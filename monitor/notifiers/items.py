@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from monitor.notifiers.channels import Item
 from monitor.notifiers.config import DigestConfig
 from monitor.notifiers.errors import DeliveryError
+from monitor.notifiers.story_updates import load_story_update
 from monitor.notifiers.views import alert_view, digest_view
 from monitor.store import UnitOfWork
 from monitor.store.digests import HOLD_PREFIX
@@ -19,6 +20,8 @@ def load_item(
     uow: UnitOfWork, row: OutboxRow, *, digests: dict[str, DigestConfig], tz: ZoneInfo
 ) -> Item:
     """The alert or digest of ``row``; a permanent DeliveryError when it is gone."""
+    if row.story_id is not None:
+        return load_story_update(uow, row, tz)
     if row.alert_id is not None:
         alert = uow.alerts.load(row.alert_id)
         if alert is None:

@@ -26,6 +26,7 @@ from monitor.notifiers.views import (
     alert_view,
     digest_payload,
     digest_view,
+    story_update_view,
 )
 from monitor.resources import templates_dir
 
@@ -38,6 +39,17 @@ TEMPLATE_NAMES: tuple[str, ...] = (
     "digest.html.j2",
     *(f"webhook/{f}.json.j2" for f in WEBHOOK_FORMATS),
 )
+# A story update (more outlets carry a story already alerted) is short: templates of its own.
+# The json format sends its payload (type story_update) through webhook/json.json.j2.
+UPDATE_TEMPLATE_NAMES: tuple[str, ...] = (
+    "story_update.txt.j2",
+    "story_update.html.j2",
+    *(f"webhook/story_update.{f}.json.j2" for f in WEBHOOK_FORMATS if f != "json"),
+)
+
+
+def _is_update(item: AlertView | DigestView) -> bool:
+    return isinstance(item, AlertView) and item.update is not None
 
 
 def _autoescape(name: str | None) -> bool:
@@ -137,7 +149,7 @@ class Templates:
             text_mark=_text_mark,
         )
         self._compiled: dict[str, jinja2.Template] = {}
-        for name in TEMPLATE_NAMES:
+        for name in (*TEMPLATE_NAMES, *UPDATE_TEMPLATE_NAMES):
             self._compiled[name] = self._load(name)
         self.check()
 
@@ -181,15 +193,21 @@ class Templates:
         return self.render_template(self._compiled[name], self.context(item), self.source_of(name))
 
     def text(self, item: AlertView | DigestView) -> str:
+        if _is_update(item):
+            return self.render("story_update.txt.j2", item)
         return self.render("alert.txt.j2" if isinstance(item, AlertView) else "digest.txt.j2", item)
 
     def html(self, item: AlertView | DigestView) -> str:
+        if _is_update(item):
+            return self.render("story_update.html.j2", item)
         name = "alert.html.j2" if isinstance(item, AlertView) else "digest.html.j2"
         return self.render(name, item)
 
     def webhook_body(self, fmt: str, item: AlertView | DigestView) -> bytes:
         """The JSON body for one webhook format, checked to be JSON (signed as these bytes)."""
         name = f"webhook/{fmt}.json.j2"
+        if _is_update(item) and fmt != "json":
+            name = f"webhook/story_update.{fmt}.json.j2"
         body = self.render(name, item)
         try:
             json.loads(body)
@@ -222,6 +240,16 @@ class Templates:
         """A sample surge alert, so a template's surge parts are checked at start too."""
         return alert_view(sample_surge(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)), self.tz)
 
+    def update_sample(self) -> AlertView:
+        """The sample alert as a story update (two more outlets joined)."""
+        alert, _digest = self.samples()
+        return story_update_view(
+            alert,
+            update_id="sample-update",
+            sources=("sample-feed", "sample-wire", "sample-outlet"),
+            new_sources=("sample-wire", "sample-outlet"),
+        )
+
     def check(self) -> None:
         """Render every template against the samples; raise with file and line on failure."""
         alert, digest = self.samples()
@@ -242,3 +270,11 @@ class Templates:
                         self.render(name, item)
                 except DeliveryError as exc:
                     raise NotifierConfigError(exc.reason) from exc
+        update = self.update_sample()
+        try:
+            self.text(update)
+            self.html(update)
+            for fmt in WEBHOOK_FORMATS:
+                self.webhook_body(fmt, update)
+        except DeliveryError as exc:
+            raise NotifierConfigError(exc.reason) from exc

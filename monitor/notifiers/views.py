@@ -7,7 +7,7 @@ the grouping of a digest — so the templates only lay it out, and every channel
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +65,16 @@ class MatchedSet:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryUpdateView:
+    """More outlets now carry the story an alert was sent about (a short follow-up)."""
+
+    alert_id: str  # the alert this follows up
+    sources: tuple[str, ...]  # the feeds that carried the story, the alert's own first
+    new_sources: tuple[str, ...]  # those that came after the alert was sent
+    count: int  # how many feeds carry it (sources and new_sources are bounded)
+
+
+@dataclass(frozen=True, slots=True)
 class AlertView:
     id: str
     rule: RuleView
@@ -76,6 +86,7 @@ class AlertView:
     created_local: str
     hits: tuple[Hit, ...]
     surge: SurgeView | None = None  # a surge alert: what it lists
+    update: StoryUpdateView | None = None  # set: a story update, not the alert itself
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -193,6 +204,22 @@ def alert_view(alert: Alert, tz: ZoneInfo) -> AlertView:
     )
 
 
+def story_update_view(
+    alert: AlertView, *, update_id: str, sources: Sequence[str], new_sources: Sequence[str]
+) -> AlertView:
+    """The alert as a story update: its own id (a Message-ID, webhook-id of its own)."""
+    return replace(
+        alert,
+        id=update_id,
+        update=StoryUpdateView(
+            alert_id=alert.id,
+            sources=tuple(clip(f, FEED_MAX) for f in sources[:50]),
+            new_sources=tuple(clip(f, FEED_MAX) for f in new_sources[:50]),
+            count=len(sources),
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
     """One article, once, with every rule of the digest that matched it."""
@@ -302,10 +329,12 @@ def _segments_text(segments: Iterable[Segment]) -> str:
 
 
 def alert_payload(view: AlertView) -> dict[str, Any]:
-    """The ``json`` webhook body (and console JSON) for one alert; versioned by schema_version."""
-    return {
+    """The ``json`` webhook body (and console JSON) for one alert; versioned by schema_version.
+
+    A story update is the alert's payload with ``type`` ``story_update`` and a ``story``."""
+    payload: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "type": "alert",
+        "type": "alert" if view.update is None else "story_update",
         "id": view.id,
         "created_at": view.created_at.isoformat(),
         "rule": {
@@ -339,6 +368,14 @@ def alert_payload(view: AlertView) -> dict[str, Any]:
         "highlights": [s.text for s in view.snippet if s.hit],
         "surge": _surge_payload(view.surge) if view.surge else None,
     }
+    if view.update is not None:
+        payload["story"] = {
+            "alert_id": view.update.alert_id,
+            "sources": list(view.update.sources),
+            "new_sources": list(view.update.new_sources),
+            "count": view.update.count,
+        }
+    return payload
 
 
 def _surge_payload(surge: SurgeView) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from monitor.store.codec import (
     rule_to_json,
 )
 from monitor.store.sql import insert_ignore
+from monitor.store.stories import story_members
 from monitor.store.surges import SurgeCount, SurgeRepo
 from monitor.store.tables import alerts, article_sources, articles
 
@@ -69,15 +70,8 @@ class AlertRepo:
         if row is None:
             return None
         article = article_from_row(dict(row))
-        s = article_sources.c
-        others = tuple(
-            r[0]
-            for r in self._conn.execute(
-                select(s.feed)
-                .where(s.article_id == article.id, s.feed != article.feed)
-                .order_by(s.seen_at, s.feed)
-            )
-        )
+        feeds = self._sources([article.id]).get(article.id, [])
+        others = tuple(f for f in feeds if f != article.feed)
         return Alert(
             id=row["alert_id"],
             rule=rule_from_json(row["rule"]),
@@ -111,16 +105,24 @@ class AlertRepo:
         ]  # fmt: skip
 
     def _sources(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every feed that carried each article or another article of its story, in the
+        order they did."""
         found: dict[str, list[str]] = {}
         if not article_ids:
             return found
+        members = story_members(self._conn, article_ids)
+        wanted = {a: set(members.get(a, (a,))) | {a} for a in article_ids}
         s = article_sources.c
-        for r in self._conn.execute(
+        rows = self._conn.execute(
             select(s.article_id, s.feed)
-            .where(s.article_id.in_(list(article_ids)))
+            .where(s.article_id.in_(list(set().union(*wanted.values()))))
             .order_by(s.seen_at, s.feed)
-        ):
-            found.setdefault(r.article_id, []).append(r.feed)
+        ).all()
+        for article_id, ids in wanted.items():
+            feeds = found.setdefault(article_id, [])
+            for r in rows:
+                if r.article_id in ids and r.feed not in feeds:
+                    feeds.append(r.feed)
         return found
 
     def rule_alerts_since(self, rule_id: str, *, since: datetime, exclude: str) -> int:

@@ -31,6 +31,7 @@ from monitor.store.tables import (
     digest_items,
     matches,
     outbox,
+    story_articles,
     surge_matches,
     surges,
 )
@@ -215,5 +216,6 @@ class ArticleRepo:
         conn.execute(delete(matches).where(matches.c.article_id.in_(ids)))
         conn.execute(delete(surge_matches).where(surge_matches.c.article_id.in_(ids)))
         conn.execute(delete(article_sources).where(article_sources.c.article_id.in_(ids)))
+        conn.execute(delete(story_articles).where(story_articles.c.article_id.in_(ids)))
         conn.execute(delete(articles).where(ar.id.in_(ids)))
         return len(ids)

@@ -25,7 +25,7 @@ Status = Literal["pending", "sending", "sent", "dead"]
 STATUSES: tuple[Status, ...] = ("pending", "sending", "sent", "dead")
 
 
-def outbox_id(kind: Literal["alert", "digest"], ref: str, channel: str) -> str:
+def outbox_id(kind: Literal["alert", "digest", "story"], ref: str, channel: str) -> str:
     """Deterministic, so re-running the step that enqueues cannot duplicate a delivery."""
     return hashlib.sha256(f"{kind}\x00{ref}\x00{channel}".encode()).hexdigest()[:24]
 
@@ -45,6 +45,7 @@ class OutboxRow:
     sent_at: datetime | None = None
     claimed_by: str | None = None
     lease_until: datetime | None = None
+    story_id: str | None = None  # set: a story update of alert_id
 
 
 def _row(r: RowMapping) -> OutboxRow:
@@ -78,6 +79,47 @@ class OutboxRepo:
              "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now},
         )  # fmt: skip
         return row_id, inserted
+
+    def enqueue_story_update(
+        self, *, story_id: str, alert_id: str, channel: str, slot: str, now: datetime,
+        due: datetime,
+    ) -> bool:  # fmt: skip
+        """One update per (story, channel, time slot), however many outlets join in it:
+        the id derives from them and the database keeps the first. False: already queued."""
+        _row_id, inserted = self._insert(
+            outbox_id("story", f"{story_id}\x00{slot}", channel),
+            {"alert_id": alert_id, "story_id": story_id, "channel": channel,
+             "next_attempt_at": due, "created_at": now},
+        )  # fmt: skip
+        return inserted
+
+    def _insert(self, row_id: str, values: dict[str, object]) -> tuple[str, bool]:
+        inserted = insert_ignore(
+            self._conn, outbox, {"id": row_id, "status": "pending", "attempts": 0, **values}
+        )
+        return row_id, inserted
+
+    def sent_channels(self, alert_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(alert, channel) of each alert delivered (not a story update), oldest first."""
+        if not alert_ids:
+            return []
+        c = outbox.c
+        rows = self._conn.execute(
+            select(c.alert_id, c.channel)
+            .where(c.alert_id.in_(list(alert_ids)), c.story_id.is_(None), c.status == "sent")
+            .order_by(c.created_at, c.id)
+        )
+        return [(r.alert_id, r.channel) for r in rows]
+
+    def story_update_sent_at(self, story_id: str, channel: str) -> datetime | None:
+        """When the story's last update was sent on the channel (None: never)."""
+        c = outbox.c
+        value = self._conn.execute(
+            select(func.max(c.sent_at)).where(
+                c.story_id == story_id, c.channel == channel, c.status == "sent"
+            )
+        ).scalar()
+        return value if isinstance(value, datetime) else None
 
     def claim_due(
         self,
@@ -224,6 +266,6 @@ class OutboxRepo:
         value = self._conn.execute(
             select(func.max(outbox.c.created_at))
             .join(alerts, alerts.c.id == outbox.c.alert_id)
-            .where(alerts.c.rule_id == rule_id)
+            .where(alerts.c.rule_id == rule_id, outbox.c.story_id.is_(None))
         ).scalar()
         return value if isinstance(value, datetime) else None

@@ -8,9 +8,12 @@ Ids are text (derived, deterministic) so that no backend sequence is needed; nes
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
+    Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -148,6 +151,7 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("claimed_by", Text),  # the instance holding the lease
     Column("lease_until", UTCDateTime),
+    Column("story_id", Text),  # set: a story update following up the alert (alert_id)
     Index("outbox_due", "status", "next_attempt_at"),
     Index("outbox_alert", "alert_id"),
     Index("outbox_claimed_by", "claimed_by"),
@@ -211,4 +215,36 @@ surges = Table(
     Column("feeds", Text, nullable=False),  # JSON list, in the order they carried the story
     Column("article_ids", Text, nullable=False),  # JSON list, oldest first, at most LISTED
     Column("total", Integer, nullable=False),
+)
+
+# Stories: near-duplicate articles (syndicated copies) folded under their first copy.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Text, primary_key=True),  # the id of its first article
+    Column("signature", LargeBinary, nullable=False),  # the first article's MinHash
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # when an article last joined
+    Index("stories_created", "created_at"),
+)
+
+# LSH band keys of each story's signature, found by key within the window, pruned after it.
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("band", BigInteger, nullable=False),
+    Column("story_id", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("band", "story_id"),
+    Index("story_bands_created", "created_at"),
+)
+
+story_articles = Table(
+    "story_articles",
+    metadata,
+    Column("article_id", Text, primary_key=True),
+    Column("story_id", Text, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("similarity", Float, nullable=False),
+    Index("story_articles_story", "story_id"),
 )

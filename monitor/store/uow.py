@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
@@ -30,6 +30,7 @@ from monitor.store.instances import InstanceRepo
 from monitor.store.jobs import JobRepo
 from monitor.store.migrate import is_current, migrate
 from monitor.store.outbox import OutboxRepo
+from monitor.store.stories import StoryRepo
 from monitor.store.surges import SurgeRepo
 from monitor.store.urls import Backend, StoreURL, parse_store_url
 
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.instances = InstanceRepo(conn)
         self.jobs = JobRepo(conn)
         self.surges = SurgeRepo(conn)
+        self.stories = StoryRepo(conn)
         self._conn = conn
 
     def lock(self, key: str) -> None:
@@ -58,8 +60,27 @@ class UnitOfWork:
         SQLite write transactions already hold the database's one write lock.
         """
         if self.backend == "postgresql":
-            k = zlib.crc32(key.encode()) - 2**31
+            k = _lock_number(key)
             self._conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+
+    def lock_all(self, keys: Iterable[str]) -> None:
+        """:meth:`lock` for many keys in one round trip, taken in the order of their lock
+        numbers, so that transactions locking overlapping sets cannot deadlock."""
+        if self.backend == "postgresql":
+            numbers = sorted({_lock_number(key) for key in keys})
+            if numbers:
+                self._conn.execute(_LOCK_ALL, {"ks": numbers})
+
+
+def _lock_number(key: str) -> int:
+    return zlib.crc32(key.encode()) - 2**31
+
+
+# The aggregate consumes the sorted keys in order, taking one lock per key.
+_LOCK_ALL = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(CAST(:ks AS bigint[])) AS k "
+    "ORDER BY k) AS sorted_keys"
+)
 
 
 def _is_busy(exc: BaseException) -> bool:

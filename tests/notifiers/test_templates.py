@@ -82,3 +82,16 @@ def test_samples_render_in_every_template():
     for fmt in ("json", "slack", "teams", "discord"):
         assert t.webhook_body(fmt, alert).startswith(b"{")
         assert t.webhook_body(fmt, digest).startswith(b"{")
+
+
+def test_the_text_alert_puts_each_field_on_its_own_line():
+    """Regression: with no feed tags, trim_blocks ate the newline after the Source line, so
+    "Also in:" ran on from it ("Source:     outletAlso in:    wire")."""
+    t = Templates(None, ZoneInfo("UTC"))
+    alert, _digest = t.samples()
+    lines = t.text(alert).splitlines()
+    assert "Source:     sample-feed" in lines
+    assert "Also in:    sample-wire" in lines
+    update = t.text(t.update_sample()).splitlines()
+    assert "Now also:   sample-wire, sample-outlet" in update
+    assert "Carried by: 3 feed(s): sample-feed, sample-wire, sample-outlet" in update

@@ -45,6 +45,8 @@ class MailRenderer:
         subject = self.templates.render_template(
             subject_template, self.templates.context(item), what
         )
+        if isinstance(item, AlertView) and item.update is not None:
+            subject = f"Update: {subject}"  # a story update, in the alert's thread
         return build_email(
             item,
             subject=subject,
