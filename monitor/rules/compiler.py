@@ -14,11 +14,13 @@ import hashlib
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from typing import NamedTuple
 
 from monitor.models import FIELDS, Rule
 from monitor.rules.common_words import COMMON_WORDS
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
-from monitor.rules.index import IndexBuilder
+from monitor.rules.index import Index, IndexEntry, Vocabulary
 from monitor.rules.nodes import (
     CAnd,
     CAtLeast,
@@ -90,68 +92,252 @@ def compile_rules(
     lint: bool = True,
 ) -> LoadResult:
     """Compile specs into one indexed :class:`RuleSet`; never raises for bad input."""
-    # Compiling allocates millions of small objects that all live on: the cyclic garbage
-    # collector would traverse the growing heap again and again (half the time at 100,000
-    # rules) and find nothing to free.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _compile(sets, rules, channels, digests, lint)
-    finally:
-        if enabled:
-            gc.enable()
+    source = Source("<specs>", None, tuple(sets), tuple(rules))
+    return Compiler(channels=channels, digests=digests, lint=lint).compile([source])
 
 
-def _compile(
-    sets: Sequence[SetSpec],
-    rules: Sequence[RuleSpec],
-    channels: Collection[str] | None,
-    digests: Collection[str] | None,
-    lint: bool,
-) -> LoadResult:
-    report = _Report()
-    resolved, references = _resolve_sets(sets, report)
-    builder = IndexBuilder()
-    shared = _Shared()
-    compiled: list[CompiledRule] = []
-    used_sets: set[str] = set()
-    seen_ids: dict[str, Located] = {}
-    for spec in rules:
-        duplicate = spec.id in seen_ids
-        if duplicate:
-            report.errors.append(
-                spec.where.error(
-                    f"duplicate rule id {spec.id} (also defined at {seen_ids[spec.id]}):"
-                    " rule ids must be unique across all files"
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The sets and rules of one rule file (or of specs given directly), in order.
+
+    ``digest`` identifies the content (None: unknown, never reused). ``errors`` and
+    ``warnings``: what reading it found.
+    """
+
+    name: str
+    digest: bytes | None
+    sets: tuple[SetSpec, ...]
+    rules: tuple[RuleSpec, ...]
+    errors: tuple[Diagnostic, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+class _Unit(NamedTuple):
+    """One rule compiled: everything a later compilation needs to reuse it."""
+
+    spec: RuleSpec
+    compiled: CompiledRule | None  # None: it has errors
+    entry: IndexEntry | None
+    refs: frozenset[str]  # the sets its query names, known or not
+    used: frozenset[str]  # the known ones
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+    lint: Diagnostic | None  # "no examples" (not given for a duplicate rule)
+
+
+@dataclass(slots=True)
+class _SourceUnits:
+    source: Source
+    units: list[_Unit]
+    canonical: str  # its rules in the version's JSON, without the brackets
+
+
+@dataclass(slots=True)
+class _Sets:
+    """The sets of all sources resolved, with what resolving them reported."""
+
+    signature: tuple[tuple[str, bytes | None], ...]
+    resolved: dict[str, tuple[SetEntry, ...]]
+    references: dict[str, set[str]]
+    specs: tuple[SetSpec, ...]
+    report: _Report
+    canonical: str
+
+
+class Compiler:
+    """Compiles sources into rule sets; compiling again reuses what did not change.
+
+    A source whose digest is unchanged keeps its compiled rules, except those that name a
+    set whose entries changed; the index of the last good rule set is updated by the
+    rules removed and added, not rebuilt. The result equals compiling from scratch
+    (tests compare the two). Not thread-safe: one compilation at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        channels: Collection[str] | None = None,
+        digests: Collection[str] | None = None,
+        lint: bool = True,
+    ) -> None:
+        self.channels = channels
+        self.digests = digests
+        self.lint = lint
+        self._reset()
+
+    def _reset(self) -> None:
+        self.vocabulary = Vocabulary()
+        self.shared = _Shared()
+        self._sources: dict[str, _SourceUnits] = {}
+        self._sets: _Sets | None = None
+        self._next_key = 0
+        self._index = Index()  # of the last good rule set
+        self._indexed: dict[int, IndexEntry] = {}  # its rules, by key
+
+    def compile(self, sources: Sequence[Source], errors: Sequence[Diagnostic] = ()) -> LoadResult:
+        """One rule set of all ``sources``, in order (``errors``: found before compiling).
+
+        Never raises for bad input; if compiling itself fails, what was kept from earlier
+        compilations is dropped, so the next one starts afresh.
+        """
+        # Compiling allocates millions of small objects that all live on: the cyclic garbage
+        # collector would traverse the growing heap again and again (half the time at
+        # 100,000 rules) and find nothing to free.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            if len(self.vocabulary.phrases) > 2 * self._index.phrases_in_use + 100_000:
+                self._reset()  # mostly phrases no rule uses any more: start afresh
+            return self._compile(sources, errors)
+        except BaseException:
+            self._reset()
+            raise
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _compile(self, sources: Sequence[Source], errors: Sequence[Diagnostic]) -> LoadResult:
+        changed, renamed = self._resolve(sources)
+        sets = self._sets
+        assert sets is not None
+
+        def stale(u: _Unit) -> bool:
+            # It names a set whose entries changed, or an unknown set (the error's "did
+            # you mean" depends on every set's name) when names came or went.
+            return not u.refs.isdisjoint(changed) or (renamed and u.refs != u.used)
+
+        compiled_sources: dict[str, _SourceUnits] = {}
+        for source in sources:
+            old = self._sources.get(source.name)
+            if old is not None and source.digest is not None and old.source.digest == source.digest:
+                if (changed or renamed) and any(map(stale, old.units)):
+                    units = [self._unit(u.spec) if stale(u) else u for u in old.units]
+                    old = _SourceUnits(old.source, units, old.canonical)
+            else:
+                old = _SourceUnits(
+                    source, [self._unit(spec) for spec in source.rules], _canonical(source.rules)
                 )
-            )
-        else:
-            seen_ids[spec.id] = spec.where
-        _check_delivery(spec, channels, digests, report)
-        # A duplicate is compiled too, for its own errors; the rule set is refused anyway.
-        compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report, shared)
+            compiled_sources[source.name] = old
+        self._sources = compiled_sources
+        ordered = [compiled_sources[s.name] for s in sources]
+        units = list(chain.from_iterable(c.units for c in ordered))
+        report = _Report(list(errors) + sets.report.errors, list(sets.report.warnings))
+        for c in ordered:
+            report.errors.extend(c.source.errors)
+            report.warnings.extend(c.source.warnings)
+        duplicates = self._duplicates(units)
+        used: set[str] = set()
+        for u in units:
+            if u.used:
+                used |= u.used
+            if u.spec in duplicates:
+                report.errors.append(duplicates[u.spec])
+            report.errors.extend(u.errors)
+            report.warnings.extend(u.warnings)
+            if self.lint and u.lint is not None and u.spec not in duplicates:
+                report.warnings.append(u.lint)
+        if self.lint:
+            _warn_unused_sets(sets.specs, sets.references, used, report)
+        version = _version_of(sets.canonical, [c.canonical for c in ordered])
+        if report.errors:
+            return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
+        self._index_units(units)
+        flat = {name: tuple(e.text for e in entries) for name, entries in sets.resolved.items()}
+        compiled = [u.compiled for u in units]
+        keys = [u.entry.key for u in units]  # type: ignore[union-attr]
+        ruleset = RuleSet(compiled, self._index, flat, version, keys)  # type: ignore[arg-type]
+        return LoadResult(ruleset, (), _sorted(report.warnings))
+
+    def _resolve(self, sources: Sequence[Source]) -> tuple[frozenset[str], bool]:
+        """Resolve the sets unless no source of sets changed.
+
+        Returns the names of the sets whose entries changed (or that came or went), and
+        whether the names of the sets changed.
+        """
+        signature = tuple((s.name, s.digest) for s in sources if s.sets)
+        old = self._sets
+        digests = [d for _, d in signature]
+        if old is not None and old.signature == signature and None not in digests:
+            return frozenset(), False
+        specs = tuple(chain.from_iterable(s.sets for s in sources))
+        report = _Report()
+        resolved, references = _resolve_sets(specs, report)
+        canonical = json.dumps(
+            sorted((s.name, [e.text for e in s.entries]) for s in specs), ensure_ascii=False
+        )
+        self._sets = _Sets(signature, resolved, references, specs, report, canonical)
+        if old is None:
+            return frozenset(), False
+        before, after = old.resolved, resolved
+        changed = frozenset(
+            name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+        )
+        for key in [k for k in self.shared.sets if k[0] in changed]:
+            del self.shared.sets[key]
+        return changed, before.keys() != after.keys()
+
+    def _unit(self, spec: RuleSpec) -> _Unit:
+        """Compile one rule against the current sets."""
+        sets = self._sets
+        assert sets is not None
+        report = _Report()
+        _check_delivery(spec, self.channels, self.digests, report)
+        compiler = _RuleCompiler(spec, sets.resolved, self.vocabulary, report, self.shared)
         root = compiler.compile()
-        used_sets.update(compiler.used_sets)
-        if root is None or duplicate:
-            continue
-        if lint and not spec.examples and not spec.has_errors:
-            report.warnings.append(
-                spec.where.warning(
+        compiled = entry = lint = None
+        if root is not None:
+            key = self._next_key
+            self._next_key += 1
+            anchors, also = compiler.anchors
+            entry = IndexEntry(key, frozenset(compiler.leaves), anchors, also)
+            compiled = CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
+            if not spec.examples and not spec.has_errors:
+                lint = spec.where.warning(
                     f"rule {spec.id} has no examples: add examples: {{match: [...], no_match:"
                     " [...]} so `monitor rules test` can check it"
                 )
-            )
-        compiled.append(
-            CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
+        return _Unit(
+            spec,
+            compiled,
+            entry,
+            frozenset(compiler.refs),
+            frozenset(compiler.used_sets),
+            tuple(report.errors),
+            tuple(report.warnings),
+            lint,
         )
-    if lint:
-        _warn_unused_sets(sets, references, used_sets, report)
-    version = _version(sets, rules)
-    if report.errors:
-        return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
-    flat = {name: tuple(e.text for e in entries) for name, entries in resolved.items()}
-    ruleset = RuleSet(compiled, builder.build(), flat, version)
-    return LoadResult(ruleset, (), _sorted(report.warnings))
+
+    @staticmethod
+    def _duplicates(units: Sequence[_Unit]) -> dict[RuleSpec, Diagnostic]:
+        """The error of each rule whose id an earlier rule has."""
+        ids = [u.spec.id for u in units]
+        if len(set(ids)) == len(ids):
+            return {}
+        seen: dict[str, Located] = {}
+        out: dict[RuleSpec, Diagnostic] = {}
+        for u in units:
+            spec = u.spec
+            if spec.id in seen:
+                out[spec] = spec.where.error(
+                    f"duplicate rule id {spec.id} (also defined at {seen[spec.id]}):"
+                    " rule ids must be unique across all files"
+                )
+            else:
+                seen[spec.id] = spec.where
+        return out
+
+    def _index_units(self, units: Sequence[_Unit]) -> None:
+        """Update the index from the last good rule set's rules to ``units``."""
+        entries: dict[int, IndexEntry] = {}
+        for u in units:
+            assert u.entry is not None  # a rule without errors is indexed
+            entries[u.entry.key] = u.entry
+        before = self._indexed
+        remove = [e for k, e in before.items() if k not in entries]
+        add = [e for k, e in entries.items() if k not in before]
+        if remove or add or not before:
+            self._index = self._index.updated(self.vocabulary, remove, add)
+        self._indexed = entries
 
 
 def _sorted(diags: list[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -173,11 +359,10 @@ def _rule_of(spec: RuleSpec) -> Rule:
     )
 
 
-def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
-    """A short hash of what the rules mean (not of comments or file layout)."""
-    canonical = {
-        "sets": sorted((s.name, [e.text for e in s.entries]) for s in sets),
-        "rules": [
+def _canonical(rules: Sequence[RuleSpec]) -> str:
+    """What the rules mean (not comments or file layout), as JSON without the brackets."""
+    return json.dumps(
+        [
             [
                 r.id,
                 r.title,
@@ -191,9 +376,18 @@ def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
             ]
             for r in rules
         ],
-    }
-    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
+        ensure_ascii=False,
+    )[1:-1]
+
+
+def _version_of(sets: str, rules: Sequence[str]) -> str:
+    """A short hash of what the sets and rules mean, from their canonical JSON.
+
+    The JSON is ``{"rules": [...], "sets": [...]}`` as ``json.dumps(..., sort_keys=True)``
+    writes it, assembled from the per-file parts so a reload need not encode every rule.
+    """
+    blob = '{"rules": [' + ", ".join(r for r in rules if r) + '], "sets": ' + sets + "}"
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def _check_delivery(
@@ -417,18 +611,19 @@ class _RuleCompiler:
         self,
         spec: RuleSpec,
         sets: dict[str, tuple[SetEntry, ...]],
-        builder: IndexBuilder,
-        index: int,
+        vocabulary: Vocabulary,
         report: _Report,
         shared: _Shared,
     ) -> None:
         self.shared = shared
         self.spec = spec
         self.sets = sets
-        self.builder = builder
-        self.index = index
+        self.vocabulary = vocabulary
         self.report = report
         self.used_sets: set[str] = set()
+        self.refs: set[str] = set()  # every set named, known or not
+        self.leaves: set[int] = set()  # every phrase the query uses
+        self.anchors: tuple[frozenset[int], frozenset[int] | None] = (frozenset(), None)
         self.failed = False
         self.rule_mask = sum(1 << FIELDS.index(f) for f in spec.fields)
 
@@ -455,7 +650,7 @@ class _RuleCompiler:
             )
             return None
         also = sorted(result.also, key=self.anchor_weight)
-        self.builder.anchor(self.index, result.anchors, also[0] if also else None)
+        self.anchors = (result.anchors, also[0] if also else None)
         return result.node
 
     def node(self, n: Node, fmask: int) -> _Compiled:
@@ -511,14 +706,16 @@ class _RuleCompiler:
         key = (phrase, text, set_name, fmask, label)
         found = self.shared.terms.get(key)
         if found is None:
-            leaf = self.builder.leaf(phrase)
+            leaf = self.vocabulary.leaf(phrase)
             node = CTerm(leaf, fmask, text, set_name, label)
             found = self.shared.terms[key] = _Compiled(
                 node, frozenset((leaf,)), term_weight(phrase)
             )
+        self.leaves |= found.anchors  # type: ignore[arg-type]
         return found
 
     def set_ref(self, n: SetNode, fmask: int) -> _Compiled:
+        self.refs.add(n.name)
         entries = self.sets.get(n.name)
         if entries is None:
             self.error(f"unknown set @{n.name}{_suggest_set(n.name, self.sets)}", n.start)
@@ -534,6 +731,8 @@ class _RuleCompiler:
                 _union([t.anchors for t in terms]) or frozenset(),
                 min(1.0, sum(t.weight for t in terms)),
             )
+        else:
+            self.leaves |= found.anchors  # type: ignore[arg-type]
         return found
 
     def field(self, n: FieldNode, fmask: int) -> _Compiled:
@@ -575,7 +774,7 @@ class _RuleCompiler:
             return float("inf")
         found = self.shared.anchor_weights.get(anchors)
         if found is None:
-            phrases = self.builder.phrases
+            phrases = self.vocabulary.phrases
             found = sum(term_weight(phrases[leaf]) for leaf in anchors)
             self.shared.anchor_weights[anchors] = found
         return found

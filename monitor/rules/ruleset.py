@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import itemgetter
 
 from monitor.models import Article, Hit, Rule, RuleMatch
@@ -69,9 +70,17 @@ class RuleSet:
         index: Index,
         sets: Mapping[str, tuple[str, ...]],
         version: str,
+        keys: Sequence[int] | None = None,
     ) -> None:
+        """``keys``: each rule's key in ``index`` (default: its position)."""
         self._compiled = tuple(compiled)
-        self._by_id = {c.rule.id: i for i, c in enumerate(self._compiled)}
+        keys = range(len(self._compiled)) if keys is None else keys
+        self._by_key = dict(zip(keys, self._compiled, strict=True))
+        self._by_id = {c.rule.id: c for c in self._compiled}
+        # Candidates come by key; when keys are not in rule order (some rules were
+        # compiled again on a reload) the matches are put in rule order by their rank.
+        ordered = all(a < b for a, b in pairwise(keys))
+        self._rank = None if ordered else dict(zip(keys, range(len(keys)), strict=True))
         self._index = index
         self.rules: tuple[Rule, ...] = tuple(c.rule for c in self._compiled)
         self.sets: Mapping[str, tuple[str, ...]] = dict(sets)
@@ -84,11 +93,11 @@ class RuleSet:
         return f"<RuleSet version={self.version} rules={len(self)}>"
 
     def get(self, rule_id: str) -> Rule | None:
-        i = self._by_id.get(rule_id)
-        return None if i is None else self._compiled[i].rule
+        c = self._by_id.get(rule_id)
+        return None if c is None else c.rule
 
     def examples(self, rule_id: str) -> tuple[ExampleSpec, ...]:
-        return self._compiled[self._by_id[rule_id]].examples
+        return self._by_id[rule_id].examples
 
     def match(self, article: Article) -> list[RuleMatch]:
         """Every rule that matches the article, in rule order, with its hits.
@@ -98,14 +107,20 @@ class RuleSet:
         occ = self._index.occurrences(article)
         if not occ.masks:
             return []
-        compiled = self._compiled
+        by_key = self._by_key
         found: list[RuleMatch] = []
-        for i in self._index.candidates(occ):
-            c = compiled[i]
+        keys: list[int] = []
+        for key in self._index.candidates(occ):
+            c = by_key[key]
             if c.feeds is not None and not c.feeds.admits(article):
                 continue
             if c.root.test(occ):
                 found.append(RuleMatch(c.rule, self._hits(occ, c.root)))
+                keys.append(key)
+        rank = self._rank
+        if rank is not None and len(found) > 1:
+            ranks = [rank[k] for k in keys]
+            found = [m for _, m in sorted(zip(ranks, found, strict=True), key=_FIRST)]
         return found
 
     def evaluate(self, rule_id: str, article: Article) -> RuleMatch | None:
@@ -113,7 +128,7 @@ class RuleSet:
 
         Bypasses candidate selection and the feed filter: examples test the query.
         """
-        c = self._compiled[self._by_id[rule_id]]
+        c = self._by_id[rule_id]
         occ = self._index.occurrences(article)
         if not c.root.test(occ):
             return None
@@ -121,7 +136,7 @@ class RuleSet:
 
     def explain(self, rule_id: str, article: Article) -> Explanation:
         """The rule's query as a tree, each node marked with whether it held on the article."""
-        c = self._compiled[self._by_id[rule_id]]
+        c = self._by_id[rule_id]
         occ = self._index.occurrences(article)
         admitted = c.feeds is None or c.feeds.admits(article)
         held = c.root.test(occ)
@@ -148,3 +163,4 @@ class RuleSet:
 
 
 _HIT_ORDER = itemgetter(0, 1, 2, 3)
+_FIRST = itemgetter(0)
