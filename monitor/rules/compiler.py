@@ -125,11 +125,30 @@ class _Unit(NamedTuple):
     lint: Diagnostic | None  # "no examples" (not given for a duplicate rule)
 
 
-@dataclass(slots=True)
 class _SourceUnits:
-    source: Source
-    units: list[_Unit]
-    canonical: str  # its rules in the version's JSON, without the brackets
+    """The compiled rules of one source, and what a compilation needs of all of them."""
+
+    __slots__ = (
+        "canonical", "compiled", "entries", "errors", "ids", "keys", "source", "units", "used",
+        "warnings",
+    )  # fmt: skip
+
+    def __init__(self, source: Source, units: list[_Unit], canonical: str, lint: bool) -> None:
+        self.source = source
+        self.units = units
+        self.canonical = canonical  # its rules in the version's JSON, without the brackets
+        self.ids = [u.spec.id for u in units]
+        self.errors = list(chain.from_iterable(u.errors for u in units))
+        self.warnings: list[Diagnostic] = []
+        for u in units:
+            self.warnings += u.warnings
+            if lint and u.lint is not None:
+                self.warnings.append(u.lint)
+        self.used = frozenset(chain.from_iterable(u.used for u in units))
+        self.compiled = [u.compiled for u in units]
+        # When it has no errors: its rules' keys and index entries
+        self.keys = [u.entry.key for u in units if u.entry is not None]
+        self.entries = [u.entry for u in units if u.entry is not None]
 
 
 @dataclass(slots=True)
@@ -142,6 +161,7 @@ class _Sets:
     specs: tuple[SetSpec, ...]
     report: _Report
     canonical: str
+    flat: dict[str, tuple[str, ...]]  # set name -> its entries as written
 
 
 class Compiler:
@@ -172,7 +192,7 @@ class Compiler:
         self._sets: _Sets | None = None
         self._next_key = 0
         self._index = Index()  # of the last good rule set
-        self._indexed: dict[int, IndexEntry] = {}  # its rules, by key
+        self._indexed: dict[int, _SourceUnits] = {}  # its sources, by id
 
     def compile(self, sources: Sequence[Source], errors: Sequence[Diagnostic] = ()) -> LoadResult:
         """One rule set of all ``sources``, in order (``errors``: found before compiling).
@@ -212,41 +232,67 @@ class Compiler:
             if old is not None and source.digest is not None and old.source.digest == source.digest:
                 if (changed or renamed) and any(map(stale, old.units)):
                     units = [self._unit(u.spec) if stale(u) else u for u in old.units]
-                    old = _SourceUnits(old.source, units, old.canonical)
+                    old = _SourceUnits(old.source, units, old.canonical, self.lint)
             else:
-                old = _SourceUnits(
-                    source, [self._unit(spec) for spec in source.rules], _canonical(source.rules)
-                )
+                units = [self._unit(spec) for spec in source.rules]
+                old = _SourceUnits(source, units, _canonical(source.rules), self.lint)
             compiled_sources[source.name] = old
         self._sources = compiled_sources
         ordered = [compiled_sources[s.name] for s in sources]
-        units = list(chain.from_iterable(c.units for c in ordered))
         report = _Report(list(errors) + sets.report.errors, list(sets.report.warnings))
         for c in ordered:
             report.errors.extend(c.source.errors)
             report.warnings.extend(c.source.warnings)
-        duplicates = self._duplicates(units)
-        used: set[str] = set()
-        for u in units:
-            if u.used:
-                used |= u.used
-            if u.spec in duplicates:
-                report.errors.append(duplicates[u.spec])
-            report.errors.extend(u.errors)
-            report.warnings.extend(u.warnings)
-            if self.lint and u.lint is not None and u.spec not in duplicates:
-                report.warnings.append(u.lint)
+        ids = list(chain.from_iterable(c.ids for c in ordered))
+        if len(set(ids)) == len(ids):
+            for c in ordered:
+                report.errors.extend(c.errors)
+                report.warnings.extend(c.warnings)
+        else:
+            self._report_duplicates(ordered, report)
         if self.lint:
+            used = set().union(*(c.used for c in ordered))
             _warn_unused_sets(sets.specs, sets.references, used, report)
         version = _version_of(sets.canonical, [c.canonical for c in ordered])
         if report.errors:
             return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
-        self._index_units(units)
-        flat = {name: tuple(e.text for e in entries) for name, entries in sets.resolved.items()}
-        compiled = [u.compiled for u in units]
-        keys = [u.entry.key for u in units]  # type: ignore[union-attr]
-        ruleset = RuleSet(compiled, self._index, flat, version, keys)  # type: ignore[arg-type]
+        self._index_sources(ordered)
+        compiled = list(chain.from_iterable(c.compiled for c in ordered))
+        keys = list(chain.from_iterable(c.keys for c in ordered))
+        ruleset = RuleSet(compiled, self._index, sets.flat, version, keys)  # type: ignore[arg-type]
         return LoadResult(ruleset, (), _sorted(report.warnings))
+
+    def _report_duplicates(self, ordered: Sequence[_SourceUnits], report: _Report) -> None:
+        """Every rule's errors and warnings, and an error for each rule whose id an earlier
+        rule has (its "no examples" warning is left out: it is not compiled)."""
+        seen: dict[str, Located] = {}
+        for c in ordered:
+            for u in c.units:
+                spec = u.spec
+                duplicate = spec.id in seen
+                if duplicate:
+                    report.errors.append(
+                        spec.where.error(
+                            f"duplicate rule id {spec.id} (also defined at {seen[spec.id]}):"
+                            " rule ids must be unique across all files"
+                        )
+                    )
+                else:
+                    seen[spec.id] = spec.where
+                report.errors.extend(u.errors)
+                report.warnings.extend(u.warnings)
+                if self.lint and u.lint is not None and not duplicate:
+                    report.warnings.append(u.lint)
+
+    def _index_sources(self, ordered: Sequence[_SourceUnits]) -> None:
+        """Update the index from the last good rule set's sources to ``ordered``."""
+        now = {id(c): c for c in ordered}
+        before = self._indexed
+        remove = [e for k, c in before.items() if k not in now for e in c.entries]
+        add = [e for k, c in now.items() if k not in before for e in c.entries]
+        if remove or add or not before:
+            self._index = self._index.updated(self.vocabulary, remove, add)
+        self._indexed = now
 
     def _resolve(self, sources: Sequence[Source]) -> tuple[frozenset[str], bool]:
         """Resolve the sets unless no source of sets changed.
@@ -265,7 +311,8 @@ class Compiler:
         canonical = json.dumps(
             sorted((s.name, [e.text for e in s.entries]) for s in specs), ensure_ascii=False
         )
-        self._sets = _Sets(signature, resolved, references, specs, report, canonical)
+        flat = {name: tuple(e.text for e in entries) for name, entries in resolved.items()}
+        self._sets = _Sets(signature, resolved, references, specs, report, canonical, flat)
         if old is None:
             return frozenset(), False
         before, after = old.resolved, resolved
@@ -306,38 +353,6 @@ class Compiler:
             tuple(report.warnings),
             lint,
         )
-
-    @staticmethod
-    def _duplicates(units: Sequence[_Unit]) -> dict[RuleSpec, Diagnostic]:
-        """The error of each rule whose id an earlier rule has."""
-        ids = [u.spec.id for u in units]
-        if len(set(ids)) == len(ids):
-            return {}
-        seen: dict[str, Located] = {}
-        out: dict[RuleSpec, Diagnostic] = {}
-        for u in units:
-            spec = u.spec
-            if spec.id in seen:
-                out[spec] = spec.where.error(
-                    f"duplicate rule id {spec.id} (also defined at {seen[spec.id]}):"
-                    " rule ids must be unique across all files"
-                )
-            else:
-                seen[spec.id] = spec.where
-        return out
-
-    def _index_units(self, units: Sequence[_Unit]) -> None:
-        """Update the index from the last good rule set's rules to ``units``."""
-        entries: dict[int, IndexEntry] = {}
-        for u in units:
-            assert u.entry is not None  # a rule without errors is indexed
-            entries[u.entry.key] = u.entry
-        before = self._indexed
-        remove = [e for k, e in before.items() if k not in entries]
-        add = [e for k, e in entries.items() if k not in before]
-        if remove or add or not before:
-            self._index = self._index.updated(self.vocabulary, remove, add)
-        self._indexed = entries
 
 
 def _sorted(diags: list[Diagnostic]) -> tuple[Diagnostic, ...]:

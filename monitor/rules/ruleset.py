@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from monitor.models import Article, Hit, Rule, RuleMatch
 from monitor.rules.index import Index, IndexStats
@@ -76,13 +75,15 @@ class RuleSet:
         self._compiled = tuple(compiled)
         keys = range(len(self._compiled)) if keys is None else keys
         self._by_key = dict(zip(keys, self._compiled, strict=True))
-        self._by_id = {c.rule.id: c for c in self._compiled}
+        self._by_id: dict[str, CompiledRule] = dict(
+            zip(map(_ID, self._compiled), self._compiled, strict=True)
+        )
         # Candidates come by key; when keys are not in rule order (some rules were
         # compiled again on a reload) the matches are put in rule order by their rank.
-        ordered = all(a < b for a, b in pairwise(keys))
+        ordered = list(keys) == sorted(keys)
         self._rank = None if ordered else dict(zip(keys, range(len(keys)), strict=True))
         self._index = index
-        self.rules: tuple[Rule, ...] = tuple(c.rule for c in self._compiled)
+        self.rules: tuple[Rule, ...] = tuple(map(_RULE, self._compiled))
         self.sets: Mapping[str, tuple[str, ...]] = dict(sets)
         self.version = version
 
@@ -164,3 +165,5 @@ class RuleSet:
 
 _HIT_ORDER = itemgetter(0, 1, 2, 3)
 _FIRST = itemgetter(0)
+_ID = attrgetter("rule.id")
+_RULE = attrgetter("rule")
