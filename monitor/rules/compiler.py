@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from typing import NamedTuple
 
 from monitor.models import FIELDS, Rule
@@ -48,7 +48,7 @@ from monitor.rules.query import (
     TermNode,
     parse_query,
 )
-from monitor.rules.ruleset import CompiledRule, FeedFilter, RuleSet
+from monitor.rules.ruleset import CompiledRule, FeedFilter, RuleSet, RuleTable
 from monitor.rules.spec import RuleSpec, SetSpec
 from monitor.rules.terms import Phrase, TermError, parse_phrase
 
@@ -129,11 +129,14 @@ class _SourceUnits:
     """The compiled rules of one source, and what a compilation needs of all of them."""
 
     __slots__ = (
-        "canonical", "compiled", "entries", "errors", "ids", "keys", "source", "units", "used",
-        "warnings",
+        "canonical", "compiled", "entries", "errors", "ids", "in_order", "keys", "rules", "sid",
+        "source", "units", "used", "warnings",
     )  # fmt: skip
 
-    def __init__(self, source: Source, units: list[_Unit], canonical: str, lint: bool) -> None:
+    def __init__(
+        self, sid: int, source: Source, units: list[_Unit], canonical: str, lint: bool
+    ) -> None:
+        self.sid = sid  # unique among the sources of one compiler
         self.source = source
         self.units = units
         self.canonical = canonical  # its rules in the version's JSON, without the brackets
@@ -149,6 +152,8 @@ class _SourceUnits:
         # When it has no errors: its rules' keys and index entries
         self.keys = [u.entry.key for u in units if u.entry is not None]
         self.entries = [u.entry for u in units if u.entry is not None]
+        self.in_order = self.keys == sorted(self.keys)
+        self.rules = tuple(c.rule for c in self.compiled if c is not None)
 
 
 @dataclass(slots=True)
@@ -191,8 +196,11 @@ class Compiler:
         self._sources: dict[str, _SourceUnits] = {}
         self._sets: _Sets | None = None
         self._next_key = 0
-        self._index = Index()  # of the last good rule set
-        self._indexed: dict[int, _SourceUnits] = {}  # its sources, by id
+        self._next_sid = 0
+        # The last good rule set's index, sources (by sid) and rule table:
+        self._index = Index()
+        self._indexed: dict[int, _SourceUnits] = {}
+        self._table: RuleTable | None = None
 
     def compile(self, sources: Sequence[Source], errors: Sequence[Diagnostic] = ()) -> LoadResult:
         """One rule set of all ``sources``, in order (``errors``: found before compiling).
@@ -232,10 +240,10 @@ class Compiler:
             if old is not None and source.digest is not None and old.source.digest == source.digest:
                 if (changed or renamed) and any(map(stale, old.units)):
                     units = [self._unit(u.spec) if stale(u) else u for u in old.units]
-                    old = _SourceUnits(old.source, units, old.canonical, self.lint)
+                    old = self._source_units(old.source, units, old.canonical)
             else:
                 units = [self._unit(spec) for spec in source.rules]
-                old = _SourceUnits(source, units, _canonical(source.rules), self.lint)
+                old = self._source_units(source, units, _canonical(source.rules))
             compiled_sources[source.name] = old
         self._sources = compiled_sources
         ordered = [compiled_sources[s.name] for s in sources]
@@ -256,11 +264,13 @@ class Compiler:
         version = _version_of(sets.canonical, [c.canonical for c in ordered])
         if report.errors:
             return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
-        self._index_sources(ordered)
-        compiled = list(chain.from_iterable(c.compiled for c in ordered))
-        keys = list(chain.from_iterable(c.keys for c in ordered))
-        ruleset = RuleSet(compiled, self._index, sets.flat, version, keys)  # type: ignore[arg-type]
+        table = self._update(ordered)
+        ruleset = RuleSet((), self._index, sets.flat, version, table=table)
         return LoadResult(ruleset, (), _sorted(report.warnings))
+
+    def _source_units(self, source: Source, units: list[_Unit], canonical: str) -> _SourceUnits:
+        self._next_sid += 1
+        return _SourceUnits(self._next_sid, source, units, canonical, self.lint)
 
     def _report_duplicates(self, ordered: Sequence[_SourceUnits], report: _Report) -> None:
         """Every rule's errors and warnings, and an error for each rule whose id an earlier
@@ -284,15 +294,47 @@ class Compiler:
                 if self.lint and u.lint is not None and not duplicate:
                     report.warnings.append(u.lint)
 
-    def _index_sources(self, ordered: Sequence[_SourceUnits]) -> None:
-        """Update the index from the last good rule set's sources to ``ordered``."""
-        now = {id(c): c for c in ordered}
+    def _update(self, ordered: Sequence[_SourceUnits]) -> RuleTable:
+        """Update the index and the rule table from the last good rule set's sources to
+        ``ordered``: by the sources removed and added, in proportion to their rules."""
+        now = {c.sid: c for c in ordered}
         before = self._indexed
-        remove = [e for k, c in before.items() if k not in now for e in c.entries]
-        add = [e for k, c in now.items() if k not in before for e in c.entries]
-        if remove or add or not before:
+        removed = [c for sid, c in before.items() if sid not in now]
+        added = [c for sid, c in now.items() if sid not in before]
+        if removed or added or not before:
+            remove = list(chain.from_iterable(c.entries for c in removed))
+            add = list(chain.from_iterable(c.entries for c in added))
             self._index = self._index.updated(self.vocabulary, remove, add)
         self._indexed = now
+        table = self._table
+        if table is None or len(removed) + len(added) > len(ordered):
+            keys = list(chain.from_iterable(c.keys for c in ordered))
+            compiled = list(chain.from_iterable(c.compiled for c in ordered))
+            by_key = dict(zip(keys, compiled, strict=True))
+            by_id = dict(zip(chain.from_iterable(c.ids for c in ordered), compiled, strict=True))
+            place: dict[int, tuple[int, int]] = {}
+            added = list(ordered)
+        else:
+            by_key, by_id, place = dict(table.by_key), dict(table.by_id), dict(table.place)
+            for c in removed:
+                for key in c.keys:
+                    del by_key[key], place[key]
+                for rule_id in c.ids:
+                    del by_id[rule_id]
+            for c in added:
+                by_key.update(zip(c.keys, c.compiled, strict=True))
+                by_id.update(zip(c.ids, c.compiled, strict=True))
+        for c in added:
+            place.update(zip(c.keys, zip(repeat(c.sid), range(len(c.keys))), strict=True))
+        in_order, last = True, -1
+        for c in ordered:
+            if c.keys:
+                in_order = in_order and c.in_order and c.keys[0] > last
+                last = c.keys[-1]
+        source_rank = None if in_order else {c.sid: i for i, c in enumerate(ordered)}
+        rules = tuple(chain.from_iterable(c.rules for c in ordered))
+        self._table = RuleTable(by_key, by_id, rules, place, source_rank)  # type: ignore[arg-type]
+        return self._table
 
     def _resolve(self, sources: Sequence[Source]) -> tuple[frozenset[str], bool]:
         """Resolve the sets unless no source of sets changed.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter, itemgetter
+from typing import NamedTuple
 
 from monitor.models import Article, Hit, Rule, RuleMatch
 from monitor.rules.index import Index, IndexStats
@@ -60,6 +62,35 @@ class RuleSetStats:
     index: IndexStats
 
 
+class RuleTable(NamedTuple):
+    """How a rule set finds its rules: by index key and by id, in rule order.
+
+    When the keys are not in rule order (some rules were compiled again on a reload),
+    ``place`` gives each key's (source, position) and ``source_rank`` each source's rank,
+    and the matches of an article are put in rule order by them. A reload builds the
+    table by patching the last one (see :class:`~monitor.rules.compiler.Compiler`).
+    """
+
+    by_key: dict[int, CompiledRule]
+    by_id: dict[str, CompiledRule]
+    rules: tuple[Rule, ...]
+    place: dict[int, tuple[int, int]]
+    source_rank: dict[int, int] | None  # None: the keys are in rule order
+
+    @classmethod
+    def of(cls, compiled: Sequence[CompiledRule], keys: Sequence[int]) -> RuleTable:
+        """The table of rules in order (one source), with their keys."""
+        place = dict(zip(keys, zip(repeat(0), range(len(keys))), strict=True))
+        ordered = list(keys) == sorted(keys)
+        return cls(
+            dict(zip(keys, compiled, strict=True)),
+            dict(zip(map(_ID, compiled), compiled, strict=True)),
+            tuple(map(_RULE, compiled)),
+            place,
+            None if ordered else {0: 0},
+        )
+
+
 class RuleSet:
     """Rules compiled into one index. ``match`` is pure: no I/O, safe to share."""
 
@@ -70,25 +101,24 @@ class RuleSet:
         sets: Mapping[str, tuple[str, ...]],
         version: str,
         keys: Sequence[int] | None = None,
+        *,
+        table: RuleTable | None = None,
     ) -> None:
-        """``keys``: each rule's key in ``index`` (default: its position)."""
-        self._compiled = tuple(compiled)
-        keys = range(len(self._compiled)) if keys is None else keys
-        self._by_key = dict(zip(keys, self._compiled, strict=True))
-        self._by_id: dict[str, CompiledRule] = dict(
-            zip(map(_ID, self._compiled), self._compiled, strict=True)
-        )
-        # Candidates come by key; when keys are not in rule order (some rules were
-        # compiled again on a reload) the matches are put in rule order by their rank.
-        ordered = list(keys) == sorted(keys)
-        self._rank = None if ordered else dict(zip(keys, range(len(keys)), strict=True))
+        """``keys``: each rule's key in ``index`` (default: its position); ``table``: the
+        rules' table when the caller has it (``compiled`` and ``keys`` are then unused)."""
+        if table is None:
+            table = RuleTable.of(compiled, range(len(compiled)) if keys is None else keys)
+        self._by_key = table.by_key
+        self._by_id = table.by_id
+        self._place = table.place
+        self._source_rank = table.source_rank
         self._index = index
-        self.rules: tuple[Rule, ...] = tuple(map(_RULE, self._compiled))
+        self.rules: tuple[Rule, ...] = table.rules
         self.sets: Mapping[str, tuple[str, ...]] = dict(sets)
         self.version = version
 
     def __len__(self) -> int:
-        return len(self._compiled)
+        return len(self.rules)
 
     def __repr__(self) -> str:
         return f"<RuleSet version={self.version} rules={len(self)}>"
@@ -118,9 +148,10 @@ class RuleSet:
             if c.root.test(occ):
                 found.append(RuleMatch(c.rule, self._hits(occ, c.root)))
                 keys.append(key)
-        rank = self._rank
-        if rank is not None and len(found) > 1:
-            ranks = [rank[k] for k in keys]
+        source_rank = self._source_rank
+        if source_rank is not None and len(found) > 1:
+            places = map(self._place.__getitem__, keys)
+            ranks = [(source_rank[source], i) for source, i in places]
             found = [m for _, m in sorted(zip(ranks, found, strict=True), key=_FIRST)]
         return found
 
@@ -147,7 +178,7 @@ class RuleSet:
     def stats(self) -> RuleSetStats:
         return RuleSetStats(
             self.version,
-            len(self._compiled),
+            len(self.rules),
             len(self.sets),
             sum(len(v) for v in self.sets.values()),
             self._index.stats,
