@@ -194,6 +194,10 @@ def _lex_bare(query: str, i: int, j: int, toks: list[_Tok], warnings: list[Query
     if chunk in ("AND", "OR", "NOT"):
         toks.append(_Tok(chunk, i, j))  # type: ignore[arg-type]
         return j
+    if chunk.isalnum() and chunk.lower() not in _LOWER_OPERATORS:
+        # A plain word (most chunks): no operator, field or lower-case operator to check.
+        toks.append(_term_token(query, i, j, i, j, exact=False))
+        return j
     op = _OPERATOR_RE.fullmatch(chunk)
     if op is not None:
         name, arg = op.group(1), op.group(2)
@@ -233,7 +237,7 @@ def _term_token(
     except TermError as exc:
         raise QueryError(exc.message, inner_start + exc.offset, inner_start + exc.end) from None
     node = TermNode(phrase, query[start:end], start, end)
-    return _Tok("TERM", start, end, term=node)
+    return _Tok._make(("TERM", start, end, 0, "", node))
 
 
 _OPERAND_START = {"(", "NOT", "ATLEAST", "FIELD", "TERM", "SET"}
