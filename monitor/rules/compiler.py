@@ -658,7 +658,7 @@ class _Compiled:
 class _Shared:
     """What rules compile alike, compiled once per rule set (nodes are immutable)."""
 
-    terms: dict[tuple[Phrase, str, str | None, int, str], _Compiled] = field(default_factory=dict)
+    terms: dict[tuple[str, str | None, int, str], _Compiled] = field(default_factory=dict)
     sets: dict[tuple[str, int], _Compiled] = field(default_factory=dict)
     anchor_weights: dict[frozenset[int], float] = field(default_factory=dict)
 
@@ -760,7 +760,9 @@ class _RuleCompiler:
     def term(
         self, phrase: Phrase, text: str, set_name: str | None, fmask: int, label: str
     ) -> _Compiled:
-        key = (phrase, text, set_name, fmask, label)
+        # The text as written determines the phrase (a query term's quotes and braces are
+        # part of it; a set entry's, with set_name, too): a key of strings hashes in C.
+        key = (text, set_name, fmask, label)
         found = self.shared.terms.get(key)
         if found is None:
             leaf = self.vocabulary.leaf(phrase)

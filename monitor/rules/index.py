@@ -21,7 +21,7 @@ rule's leaf ids stay valid in every index built after it.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
@@ -239,51 +239,50 @@ class Index:
         self, old: Index, remove: Sequence[IndexEntry], add: Sequence[IndexEntry]
     ) -> None:
         """The postings of ``old`` without the rules ``remove``, with the rules ``add``."""
-        gone: dict[int, set[int]] = {}  # anchor leaf -> keys removed from its postings
+        gone: defaultdict[int, set[int]] = defaultdict(set)  # leaf -> keys it loses
         for entry in remove:
+            key = entry.key
             for leaf in entry.anchors:
-                found = gone.get(leaf)
-                if found is None:
-                    gone[leaf] = {entry.key}
-                else:
-                    found.add(entry.key)
-        plain: dict[int, list[int]] = {}
-        paired: dict[int, list[tuple[int, frozenset[int]]]] = {}
-        for entry in add:
-            table = plain if entry.also is None else paired
-            for leaf in entry.anchors:
-                found_ = table.get(leaf)
-                item = entry.key if entry.also is None else (entry.key, entry.also)
-                if found_ is None:
-                    table[leaf] = [item]  # type: ignore[list-item]
-                else:
-                    found_.append(item)  # type: ignore[arg-type]
+                gone[leaf].add(key)
+        plain: defaultdict[int, list[int]] = defaultdict(list)  # leaf -> keys it gains
+        paired_keys: defaultdict[int, list[int]] = defaultdict(list)  # the same, paired:
+        paired_second: defaultdict[int, list[int]] = defaultdict(list)  # with a leaf each
+        for key, _, anchors, also in add:
+            if also is None:
+                for leaf in anchors:
+                    plain[leaf].append(key)
+            else:
+                second = sorted(also)
+                keys = [key] * len(second)
+                for leaf in anchors:
+                    paired_keys[leaf] += keys
+                    paired_second[leaf] += second
         postings = self._postings = dict(old._postings)
         paired_rules = self._paired_rules = dict(old._paired_rules)
         paired_also = self._paired_also = dict(old._paired_also)
         for leaf in gone.keys() | plain.keys():
-            dropped = gone.get(leaf, ())
-            keys = [k for k in postings.get(leaf, ()) if k not in dropped]
-            keys += plain.get(leaf, ())
-            if keys:
-                postings[leaf] = tuple(keys)
+            dropped = gone.get(leaf)
+            kept = postings.get(leaf, ())
+            found = [k for k in kept if k not in dropped] if dropped else list(kept)
+            found += plain.get(leaf, ())
+            if found:
+                postings[leaf] = tuple(found)
             else:
                 postings.pop(leaf, None)
-        for leaf in gone.keys() | paired.keys():
-            dropped = gone.get(leaf, ())
+        for leaf in gone.keys() | paired_keys.keys():
+            dropped = gone.get(leaf)
             rules: list[int] = []
-            also: list[int] = []
+            seconds: list[int] = []
             if leaf in paired_rules:
-                for k, a in zip(paired_rules[leaf], paired_also[leaf], strict=True):
-                    if k not in dropped:
+                pairs = zip(paired_rules[leaf], paired_also[leaf], strict=True)
+                for k, a in pairs:
+                    if not dropped or k not in dropped:
                         rules.append(k)
-                        also.append(a)
-            for k, second in paired.get(leaf, ()):
-                for a in sorted(second):
-                    rules.append(k)
-                    also.append(a)
+                        seconds.append(a)
+            rules += paired_keys.get(leaf, ())
+            seconds += paired_second.get(leaf, ())
             if rules:
-                paired_rules[leaf], paired_also[leaf] = tuple(rules), tuple(also)
+                paired_rules[leaf], paired_also[leaf] = tuple(rules), tuple(seconds)
             else:
                 paired_rules.pop(leaf, None)
                 paired_also.pop(leaf, None)

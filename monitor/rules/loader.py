@@ -343,6 +343,7 @@ class _FileReader:
     def read_rule(self, node: yaml.MappingNode) -> RuleSpec | None:
         """The rule's spec, also when it has errors, so that all of them are reported."""
         errors_before = len(self.errors)
+        where = self.at(node)
         values: dict[str, yaml.Node] = {}
         for key, value in self.mapping(node):
             name = str(key.value)
@@ -374,7 +375,7 @@ class _FileReader:
         severity = self.read_severity(values.get("severity"))
         fields = self.read_fields(values.get("fields"))
         notify, notify_where = self.read_names(values.get("notify"), "notify")
-        schedule, schedule_where = "immediate", self.at(node)
+        schedule, schedule_where = "immediate", where
         if "schedule" in values:
             value = values["schedule"]
             if isinstance(value, yaml.ScalarNode) and str(value.value).strip():
@@ -388,7 +389,6 @@ class _FileReader:
         query_node = values.get("query")
         if "query" not in texts or not isinstance(query_node, yaml.ScalarNode):
             return None
-        where = self.at(node)
         if "id" not in texts:  # a name no valid id can take, unique per place
             rule_id = f"<rule at {where.path}:{where.line}:{where.column}>"
         # A rule with bad values is still compiled, so its query's errors (syntax, unknown
