@@ -15,6 +15,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
+from operator import attrgetter
 from typing import NamedTuple
 
 from monitor.models import FIELDS, Rule
@@ -380,7 +381,7 @@ class Compiler:
             anchors, also = compiler.anchors
             entry = IndexEntry(key, frozenset(compiler.leaves), anchors, also)
             compiled = CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
-            if not spec.examples and not spec.has_errors:
+            if self.lint and not spec.examples and not spec.has_errors:
                 lint = spec.where.warning(
                     f"rule {spec.id} has no examples: add examples: {{match: [...], no_match:"
                     " [...]} so `monitor rules test` can check it"
@@ -652,6 +653,11 @@ class _Compiled:
     anchors: frozenset[int] | None  # None: can hold with no positive term occurring
     weight: float  # estimated chance of being true
     also: tuple[frozenset[int], ...] = ()  # further anchor sets that must also occur
+    aw: float = float("inf")  # the anchors' weight (see anchor_weight)
+
+
+_WEIGHT = attrgetter("weight")
+_AW = attrgetter("aw")
 
 
 @dataclass(slots=True)
@@ -724,15 +730,16 @@ class _RuleCompiler:
             kids = [self.node(c, fmask) for c in n.children]
             anchors = _union([k.anchors for k in kids])
             return _Compiled(
-                COr(tuple(k.node for k in kids)), anchors, min(1.0, sum(k.weight for k in kids))
+                COr(tuple(k.node for k in kids)),
+                anchors,
+                min(1.0, sum(k.weight for k in kids)),
+                (),
+                self.anchor_weight(anchors),
             )
         if isinstance(n, AndNode):
             kids = [self.node(c, fmask) for c in n.children]
-            order = sorted(kids, key=lambda k: k.weight)
-            anchored = sorted(
-                (k for k in kids if k.anchors is not None),
-                key=lambda k: self.anchor_weight(k.anchors),
-            )
+            order = sorted(kids, key=_WEIGHT)
+            anchored = sorted((k for k in kids if k.anchors is not None), key=_AW)
             anchors = anchored[0].anchors if anchored else None
             also = [k.anchors for k in anchored[1:] if k.anchors is not None]
             for k in anchored:
@@ -742,17 +749,19 @@ class _RuleCompiler:
                 anchors,
                 min(k.weight for k in kids),
                 tuple(also),
+                anchored[0].aw if anchored else float("inf"),
             )
         if isinstance(n, NearNode):
             left, right = self.node(n.left, fmask), self.node(n.right, fmask)
             assert isinstance(left.node, Positional) and isinstance(right.node, Positional)
-            pick, other = sorted((left, right), key=lambda k: self.anchor_weight(k.anchors))
+            pick, other = (left, right) if left.aw <= right.aw else (right, left)
             near_also = (other.anchors,) if other.anchors is not None else ()
             return _Compiled(
                 CNear(left.node, right.node, n.distance, n.ordered),
                 pick.anchors,
                 min(left.weight, right.weight) / 2,
                 near_also + left.also + right.also,
+                pick.aw,
             )
         assert isinstance(n, AtLeastNode)
         return self.atleast(n, fmask)
@@ -767,9 +776,8 @@ class _RuleCompiler:
         if found is None:
             leaf = self.vocabulary.leaf(phrase)
             node = CTerm(leaf, fmask, text, set_name, label)
-            found = self.shared.terms[key] = _Compiled(
-                node, frozenset((leaf,)), term_weight(phrase)
-            )
+            weight = term_weight(phrase)
+            found = self.shared.terms[key] = _Compiled(node, frozenset((leaf,)), weight, (), weight)
         self.leaves |= found.anchors  # type: ignore[arg-type]
         return found
 
@@ -778,17 +786,20 @@ class _RuleCompiler:
         entries = self.sets.get(n.name)
         if entries is None:
             self.error(f"unknown set @{n.name}{_suggest_set(n.name, self.sets)}", n.start)
-            return _Compiled(CSet((), "@" + n.name), frozenset(), 0.0)
+            return _Compiled(CSet((), "@" + n.name), frozenset(), 0.0, (), 0.0)
         self.used_sets.add(n.name)
         found = self.shared.sets.get((n.name, fmask))
         if found is None:
             terms = [self.term(e.phrase, e.text, n.name, fmask, e.text) for e in entries]
             nodes = tuple(t.node for t in terms)
             assert all(isinstance(t, CTerm) for t in nodes)
+            anchors = _union([t.anchors for t in terms]) or frozenset()
             found = self.shared.sets[(n.name, fmask)] = _Compiled(
                 CSet(nodes, "@" + n.name),  # type: ignore[arg-type]
-                _union([t.anchors for t in terms]) or frozenset(),
+                anchors,
                 min(1.0, sum(t.weight for t in terms)),
+                (),
+                self.anchor_weight(anchors),
             )
         else:
             self.leaves |= found.anchors  # type: ignore[arg-type]
@@ -807,17 +818,17 @@ class _RuleCompiler:
             wrapped: CNode = CFieldPositional(child.node, n.field)
         else:
             wrapped = CField(child.node, n.field)
-        return _Compiled(wrapped, child.anchors, child.weight, child.also)
+        return _Compiled(wrapped, child.anchors, child.weight, child.also, child.aw)
 
     def atleast(self, n: AtLeastNode, fmask: int) -> _Compiled:
         kids = [self.node(c, fmask) for c in n.children]
         if len(kids) == 1:
             only = kids[0]
             assert isinstance(only.node, Positional)
-            return _Compiled(CCount(n.n, only.node), only.anchors, only.weight / n.n, only.also)
-        anchored = sorted(
-            (k for k in kids if k.anchors is not None), key=lambda k: self.anchor_weight(k.anchors)
-        )
+            return _Compiled(
+                CCount(n.n, only.node), only.anchors, only.weight / n.n, only.also, only.aw
+            )
+        anchored = sorted((k for k in kids if k.anchors is not None), key=_AW)
         unanchored = len(kids) - len(anchored)
         must = n.n - unanchored  # at least this many anchored operands hold in any match
         anchors: frozenset[int] | None = None
@@ -826,7 +837,13 @@ class _RuleCompiler:
             chosen = anchored[: len(anchored) - must + 1]
             anchors = _union([k.anchors for k in chosen])
         weight = min(1.0, sorted(k.weight for k in kids)[n.n - 1] * len(kids))
-        return _Compiled(CAtLeast(n.n, tuple(k.node for k in kids)), anchors, weight)
+        return _Compiled(
+            CAtLeast(n.n, tuple(k.node for k in kids)),
+            anchors,
+            weight,
+            (),
+            self.anchor_weight(anchors),
+        )
 
     def anchor_weight(self, anchors: frozenset[int] | None) -> float:
         if anchors is None:
