@@ -108,25 +108,40 @@ class RuleLoader:
         self.max_file_bytes = max_file_bytes
         self._compiler = Compiler(channels=channels, digests=digests)
         self._read: dict[str, Source] = {}  # the last read of each file, by name
+        self._loaded = False
 
     def load(self) -> LoadResult:
-        """Read the rule files (again) and compile them into one rule set, or the errors."""
+        """Read the rule files (again) and compile them into one rule set, or the errors.
+
+        The first load ends with ``gc.freeze()`` (after collecting what garbage there
+        was): the millions of objects of a large rule set live on, and the cyclic
+        collector would otherwise traverse them all in its next full pass (about a
+        second at 100,000 rules, right after the start) and in every later one, to find
+        nothing to free. A rule set holds no reference cycles, so a replaced one is
+        still freed by reference counting.
+        """
+        first = not self._loaded
+        enabled = gc.isenabled()
+        if first and enabled:
+            gc.collect()
         # As in compiling: reading allocates millions of nodes and specs that all live
         # until compiled; the cyclic collector would traverse them again and again (most
         # of the time of composing a 100,000-rule start) and find nothing to free.
-        enabled = gc.isenabled()
         gc.disable()
         try:
             files, errors = rule_files(self.paths)
             sources = [self._source(path) for path in files]
             self._read = {s.name: s for s in sources}
             result = self._compiler.compile(sources, errors)
+            self._loaded = True
+            if result.errors:
+                return LoadResult(None, _ordered(result.errors), _ordered(result.warnings))
+            return LoadResult(result.ruleset, (), _ordered(result.warnings))
         finally:
+            if first:
+                gc.freeze()
             if enabled:
                 gc.enable()
-        if result.errors:
-            return LoadResult(None, _ordered(result.errors), _ordered(result.warnings))
-        return LoadResult(result.ruleset, (), _ordered(result.warnings))
 
     def _source(self, path: Path) -> Source:
         """The file's sets and rules: the last read of it when its content is the same."""

@@ -9,7 +9,9 @@ sets, index statistics and every match with its hits.
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +247,26 @@ def test_refused_reload_keeps_nothing_half_done(tmp_path: Path) -> None:
     )
     sample = [Article("a", "feed", "drone w3", None, None, content="w19 drone")]
     assert observed(loader.load(), sample) == observed(load_rules([tmp_path]), sample)
+
+
+def test_replaced_rule_set_is_freed_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """The first load freezes the heap (gc.freeze): a rule set must hold no reference
+    cycles, or replaced ones would never be freed."""
+    path = tmp_path / "r.yaml"
+    path.write_text("rules:\n  - {id: a, title: A, query: '@s AND drone', examples: {match: [x]}}\n"
+                    "actors:\n  s: [Iran]\n")  # fmt: skip
+    loader = RuleLoader([tmp_path])
+    first = loader.load().ruleset
+    assert first is not None
+    first.match(Article("x", "feed", "Iran drone", None, None, content="drone strike"))
+    gone = weakref.ref(first)
+    del first
+    path.write_text(path.read_text().replace("drone", "missile"))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        second = loader.load().ruleset
+        assert second is not None and gone() is None
+    finally:
+        if enabled:
+            gc.enable()
