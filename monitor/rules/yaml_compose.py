@@ -17,6 +17,7 @@ Nesting is limited to :data:`MAX_YAML_DEPTH`: PyYAML's composer recurses per lev
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -55,7 +56,18 @@ _C_LOADER: Any = (
     if _C_SAFE_LOADER is None
     or yaml.SafeLoader.yaml_path_resolvers
     or None in yaml.SafeLoader.yaml_implicit_resolvers
-    else type("_FastCSafeLoader", (_C_SAFE_LOADER,), {"resolve": _resolve})
+    else type(
+        "_FastCSafeLoader",
+        (_C_SAFE_LOADER,),
+        {
+            "resolve": _resolve,
+            # Without path resolvers (checked above) the composer's calls to descend into
+            # and ascend from each collection do nothing: C built-ins stand in for the
+            # Python no-ops (860,000 calls at 100,000 rules); the results are ignored.
+            "descend_resolver": staticmethod(operator.is_),  # called as (parent, index)
+            "ascend_resolver": staticmethod(tuple),  # called with no arguments
+        },
+    )
 )
 
 
