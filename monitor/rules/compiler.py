@@ -113,6 +113,9 @@ class Source:
     warnings: tuple[Diagnostic, ...] = ()
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+
+
 class _Unit(NamedTuple):
     """One rule compiled: everything a later compilation needs to reuse it."""
 
@@ -390,10 +393,10 @@ class Compiler:
             spec,
             compiled,
             entry,
-            frozenset(compiler.refs),
-            frozenset(compiler.used_sets),
-            tuple(report.errors),
-            tuple(report.warnings),
+            frozenset(compiler.refs) if compiler.refs else _NO_NAMES,
+            frozenset(compiler.used_sets) if compiler.used_sets else _NO_NAMES,
+            tuple(report.errors) if report.errors else (),
+            tuple(report.warnings) if report.warnings else (),
             lint,
         )
 
@@ -656,6 +659,11 @@ class _Compiled:
     aw: float = float("inf")  # the anchors' weight (see anchor_weight)
 
 
+@functools.lru_cache(maxsize=64)
+def _field_mask(fields: tuple[str, ...]) -> int:
+    return sum(1 << FIELDS.index(f) for f in fields)
+
+
 _WEIGHT = attrgetter("weight")
 _AW = attrgetter("aw")
 
@@ -688,7 +696,7 @@ class _RuleCompiler:
         self.leaves: set[int] = set()  # every phrase the query uses
         self.anchors: tuple[frozenset[int], frozenset[int] | None] = (frozenset(), None)
         self.failed = False
-        self.rule_mask = sum(1 << FIELDS.index(f) for f in spec.fields)
+        self.rule_mask = _field_mask(spec.fields)
 
     def error(self, message: str, start: int) -> None:
         self.failed = True

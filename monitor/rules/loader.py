@@ -113,17 +113,17 @@ class RuleLoader:
     def load(self) -> LoadResult:
         """Read the rule files (again) and compile them into one rule set, or the errors.
 
-        The first load ends with ``gc.freeze()`` (after collecting what garbage there
-        was): the millions of objects of a large rule set live on, and the cyclic
-        collector would otherwise traverse them all in its next full pass (about a
-        second at 100,000 rules, right after the start) and in every later one, to find
-        nothing to free. A rule set holds no reference cycles, so a replaced one is
-        still freed by reference counting.
+        The first load ends with ``gc.freeze()`` (after collecting the young garbage,
+        cheaply; older garbage is rare): the millions of objects of a large rule set
+        live on, and the cyclic collector would otherwise traverse them all in its next
+        full pass (about a second at 100,000 rules, right after the start) and in every
+        later one, to find nothing to free. A rule set holds no reference cycles, so a
+        replaced one is still freed by reference counting.
         """
         first = not self._loaded
         enabled = gc.isenabled()
         if first and enabled:
-            gc.collect()
+            gc.collect(1)
         # As in compiling: reading allocates millions of nodes and specs that all live
         # until compiled; the cyclic collector would traverse them again and again (most
         # of the time of composing a 100,000-rule start) and find nothing to free.
