@@ -840,16 +840,25 @@ class _RuleCompiler:
         unanchored = len(kids) - len(anchored)
         must = n.n - unanchored  # at least this many anchored operands hold in any match
         anchors: frozenset[int] | None = None
+        also: list[frozenset[int]] = []
         if must > 0:
-            # If `must` of the anchored operands hold, one of any (len - must + 1) of them does.
-            chosen = anchored[: len(anchored) - must + 1]
-            anchors = _union([k.anchors for k in chosen])
+            # If `must` of the anchored operands hold, one of any (len - must + 1) of them
+            # does: so one of the rarest group does, and one of each further disjoint group
+            # of that size (ATLEAST/3 of 4 operands: one of the two rarest, and one of the
+            # other two), a second filter for candidates.
+            size = len(anchored) - must + 1
+            groups = [anchored[i : i + size] for i in range(0, len(anchored) - size + 1, size)]
+            anchors = _union([k.anchors for k in groups[0]])
+            for group in groups[1:]:
+                found = _union([k.anchors for k in group])
+                assert found is not None  # every operand here is anchored
+                also.append(found)
         weight = min(1.0, sorted(k.weight for k in kids)[n.n - 1] * len(kids))
         return _Compiled(
             CAtLeast(n.n, tuple(k.node for k in kids)),
             anchors,
             weight,
-            (),
+            tuple(also),
             self.anchor_weight(anchors),
         )
 
