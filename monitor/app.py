@@ -19,7 +19,7 @@ from monitor.notifiers.routing import enqueue_alert
 from monitor.notifiers.story_updates import queue_story_updates
 from monitor.pipeline import Pipeline
 from monitor.poller import Poller
-from monitor.rules import LoadResult, RuleSet, load_rules
+from monitor.rules import LoadResult, RuleLoader, RuleSet
 from monitor.sources.fetch import Fetcher
 from monitor.sources.opml import read_opml
 from monitor.store import Store, UnitOfWork, open_store
@@ -44,13 +44,18 @@ def configured_feeds(settings: Settings) -> list[FeedConfig]:
     return [f for f in feeds if f.enabled]
 
 
-def load_ruleset(settings: Settings) -> LoadResult:
-    return load_rules(
+def rule_loader(settings: Settings) -> RuleLoader:
+    """The loader of the configured rules (kept by the app, so reloads are incremental)."""
+    return RuleLoader(
         settings.rules.paths,
         channels=list(settings.channels),
         digests=list(settings.digests),
         max_file_bytes=settings.rules.max_file_bytes,
     )
+
+
+def load_ruleset(settings: Settings) -> LoadResult:
+    return rule_loader(settings).load()
 
 
 class App:
@@ -60,6 +65,8 @@ class App:
         self.settings = settings
         self.store = store
         self.ruleset = ruleset
+        # What loaded ``ruleset``, for the hot reload to re-read only the files that change.
+        self.rule_loader: RuleLoader | None = None
         self.feeds = feeds
         self.bus = EventBus()
         log_events(self.bus)
@@ -89,7 +96,8 @@ class App:
 
     @classmethod
     def open(cls, settings: Settings) -> App:
-        result = load_ruleset(settings)
+        loader = rule_loader(settings)
+        result = loader.load()
         if result.ruleset is None:
             raise StartupError(
                 "the rules have errors:\n  " + "\n  ".join(str(e) for e in result.errors)
@@ -103,6 +111,7 @@ class App:
         store = open_store(settings.store_url, lock_timeout=settings.store.lock_timeout)
         try:
             app = cls(settings, store, result.ruleset, feeds)
+            app.rule_loader = loader
         except Exception:
             store.close()
             raise

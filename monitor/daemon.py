@@ -90,6 +90,7 @@ class Daemon:
                         channels=list(settings.channels),
                         digests=list(settings.digests),
                         max_file_bytes=settings.rules.max_file_bytes,
+                        loader=self.app.rule_loader,
                     ),
                     name="rules-watch",
                 )

@@ -14,11 +14,14 @@ import hashlib
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import NamedTuple
 
 from monitor.models import FIELDS, Rule
 from monitor.rules.common_words import COMMON_WORDS
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
-from monitor.rules.index import IndexBuilder
+from monitor.rules.index import Index, IndexEntry, Vocabulary
 from monitor.rules.nodes import (
     CAnd,
     CAtLeast,
@@ -46,7 +49,7 @@ from monitor.rules.query import (
     TermNode,
     parse_query,
 )
-from monitor.rules.ruleset import CompiledRule, FeedFilter, RuleSet
+from monitor.rules.ruleset import CompiledRule, FeedFilter, RuleSet, RuleTable
 from monitor.rules.spec import RuleSpec, SetSpec
 from monitor.rules.terms import Phrase, TermError, parse_phrase
 
@@ -90,68 +93,312 @@ def compile_rules(
     lint: bool = True,
 ) -> LoadResult:
     """Compile specs into one indexed :class:`RuleSet`; never raises for bad input."""
-    # Compiling allocates millions of small objects that all live on: the cyclic garbage
-    # collector would traverse the growing heap again and again (half the time at 100,000
-    # rules) and find nothing to free.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _compile(sets, rules, channels, digests, lint)
-    finally:
-        if enabled:
-            gc.enable()
+    source = Source("<specs>", None, tuple(sets), tuple(rules))
+    return Compiler(channels=channels, digests=digests, lint=lint).compile([source])
 
 
-def _compile(
-    sets: Sequence[SetSpec],
-    rules: Sequence[RuleSpec],
-    channels: Collection[str] | None,
-    digests: Collection[str] | None,
-    lint: bool,
-) -> LoadResult:
-    report = _Report()
-    resolved, references = _resolve_sets(sets, report)
-    builder = IndexBuilder()
-    shared = _Shared()
-    compiled: list[CompiledRule] = []
-    used_sets: set[str] = set()
-    seen_ids: dict[str, Located] = {}
-    for spec in rules:
-        duplicate = spec.id in seen_ids
-        if duplicate:
-            report.errors.append(
-                spec.where.error(
-                    f"duplicate rule id {spec.id} (also defined at {seen_ids[spec.id]}):"
-                    " rule ids must be unique across all files"
-                )
-            )
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The sets and rules of one rule file (or of specs given directly), in order.
+
+    ``digest`` identifies the content (None: unknown, never reused). ``errors`` and
+    ``warnings``: what reading it found.
+    """
+
+    name: str
+    digest: bytes | None
+    sets: tuple[SetSpec, ...]
+    rules: tuple[RuleSpec, ...]
+    errors: tuple[Diagnostic, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+class _Unit(NamedTuple):
+    """One rule compiled: everything a later compilation needs to reuse it."""
+
+    spec: RuleSpec
+    compiled: CompiledRule | None  # None: it has errors
+    entry: IndexEntry | None
+    refs: frozenset[str]  # the sets its query names, known or not
+    used: frozenset[str]  # the known ones
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+    lint: Diagnostic | None  # "no examples" (not given for a duplicate rule)
+
+
+class _SourceUnits:
+    """The compiled rules of one source, and what a compilation needs of all of them."""
+
+    __slots__ = (
+        "canonical", "compiled", "entries", "errors", "ids", "in_order", "keys", "rules", "sid",
+        "source", "units", "used", "warnings",
+    )  # fmt: skip
+
+    def __init__(
+        self, sid: int, source: Source, units: list[_Unit], canonical: str, lint: bool
+    ) -> None:
+        self.sid = sid  # unique among the sources of one compiler
+        self.source = source
+        self.units = units
+        self.canonical = canonical  # its rules in the version's JSON, without the brackets
+        self.ids = [u.spec.id for u in units]
+        self.errors = list(chain.from_iterable(u.errors for u in units))
+        self.warnings: list[Diagnostic] = []
+        for u in units:
+            self.warnings += u.warnings
+            if lint and u.lint is not None:
+                self.warnings.append(u.lint)
+        self.used = frozenset(chain.from_iterable(u.used for u in units))
+        self.compiled = [u.compiled for u in units]
+        # When it has no errors: its rules' keys and index entries
+        self.keys = [u.entry.key for u in units if u.entry is not None]
+        self.entries = [u.entry for u in units if u.entry is not None]
+        self.in_order = self.keys == sorted(self.keys)
+        self.rules = tuple(c.rule for c in self.compiled if c is not None)
+
+
+@dataclass(slots=True)
+class _Sets:
+    """The sets of all sources resolved, with what resolving them reported."""
+
+    signature: tuple[tuple[str, bytes | None], ...]
+    resolved: dict[str, tuple[SetEntry, ...]]
+    references: dict[str, set[str]]
+    specs: tuple[SetSpec, ...]
+    report: _Report
+    canonical: str
+    flat: dict[str, tuple[str, ...]]  # set name -> its entries as written
+
+
+class Compiler:
+    """Compiles sources into rule sets; compiling again reuses what did not change.
+
+    A source whose digest is unchanged keeps its compiled rules, except those that name a
+    set whose entries changed; the index of the last good rule set is updated by the
+    rules removed and added, not rebuilt. The result equals compiling from scratch
+    (tests compare the two). Not thread-safe: one compilation at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        channels: Collection[str] | None = None,
+        digests: Collection[str] | None = None,
+        lint: bool = True,
+    ) -> None:
+        self.channels = channels
+        self.digests = digests
+        self.lint = lint
+        self._reset()
+
+    def _reset(self) -> None:
+        self.vocabulary = Vocabulary()
+        self.shared = _Shared()
+        self._sources: dict[str, _SourceUnits] = {}
+        self._sets: _Sets | None = None
+        self._next_key = 0
+        self._next_sid = 0
+        # The last good rule set's index, sources (by sid) and rule table:
+        self._index = Index()
+        self._indexed: dict[int, _SourceUnits] = {}
+        self._table: RuleTable | None = None
+
+    def compile(self, sources: Sequence[Source], errors: Sequence[Diagnostic] = ()) -> LoadResult:
+        """One rule set of all ``sources``, in order (``errors``: found before compiling).
+
+        Never raises for bad input; if compiling itself fails, what was kept from earlier
+        compilations is dropped, so the next one starts afresh.
+        """
+        # Compiling allocates millions of small objects that all live on: the cyclic garbage
+        # collector would traverse the growing heap again and again (half the time at
+        # 100,000 rules) and find nothing to free.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            if len(self.vocabulary.phrases) > 2 * self._index.phrases_in_use + 100_000:
+                self._reset()  # mostly phrases no rule uses any more: start afresh
+            return self._compile(sources, errors)
+        except BaseException:
+            self._reset()
+            raise
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _compile(self, sources: Sequence[Source], errors: Sequence[Diagnostic]) -> LoadResult:
+        changed, renamed = self._resolve(sources)
+        sets = self._sets
+        assert sets is not None
+
+        def stale(u: _Unit) -> bool:
+            # It names a set whose entries changed, or an unknown set (the error's "did
+            # you mean" depends on every set's name) when names came or went.
+            return not u.refs.isdisjoint(changed) or (renamed and u.refs != u.used)
+
+        compiled_sources: dict[str, _SourceUnits] = {}
+        for source in sources:
+            old = self._sources.get(source.name)
+            if old is not None and source.digest is not None and old.source.digest == source.digest:
+                if (changed or renamed) and any(map(stale, old.units)):
+                    units = [self._unit(u.spec) if stale(u) else u for u in old.units]
+                    old = self._source_units(old.source, units, old.canonical)
+            else:
+                units = [self._unit(spec) for spec in source.rules]
+                old = self._source_units(source, units, _canonical(source.rules))
+            compiled_sources[source.name] = old
+        self._sources = compiled_sources
+        ordered = [compiled_sources[s.name] for s in sources]
+        report = _Report(list(errors) + sets.report.errors, list(sets.report.warnings))
+        for c in ordered:
+            report.errors.extend(c.source.errors)
+            report.warnings.extend(c.source.warnings)
+        ids = list(chain.from_iterable(c.ids for c in ordered))
+        if len(set(ids)) == len(ids):
+            for c in ordered:
+                report.errors.extend(c.errors)
+                report.warnings.extend(c.warnings)
         else:
-            seen_ids[spec.id] = spec.where
-        _check_delivery(spec, channels, digests, report)
-        # A duplicate is compiled too, for its own errors; the rule set is refused anyway.
-        compiler = _RuleCompiler(spec, resolved, builder, len(compiled), report, shared)
+            self._report_duplicates(ordered, report)
+        if self.lint:
+            used = set().union(*(c.used for c in ordered))
+            _warn_unused_sets(sets.specs, sets.references, used, report)
+        version = _version_of(sets.canonical, [c.canonical for c in ordered])
+        if report.errors:
+            return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
+        table = self._update(ordered)
+        ruleset = RuleSet((), self._index, sets.flat, version, table=table)
+        return LoadResult(ruleset, (), _sorted(report.warnings))
+
+    def _source_units(self, source: Source, units: list[_Unit], canonical: str) -> _SourceUnits:
+        self._next_sid += 1
+        return _SourceUnits(self._next_sid, source, units, canonical, self.lint)
+
+    def _report_duplicates(self, ordered: Sequence[_SourceUnits], report: _Report) -> None:
+        """Every rule's errors and warnings, and an error for each rule whose id an earlier
+        rule has (its "no examples" warning is left out: it is not compiled)."""
+        seen: dict[str, Located] = {}
+        for c in ordered:
+            for u in c.units:
+                spec = u.spec
+                duplicate = spec.id in seen
+                if duplicate:
+                    report.errors.append(
+                        spec.where.error(
+                            f"duplicate rule id {spec.id} (also defined at {seen[spec.id]}):"
+                            " rule ids must be unique across all files"
+                        )
+                    )
+                else:
+                    seen[spec.id] = spec.where
+                report.errors.extend(u.errors)
+                report.warnings.extend(u.warnings)
+                if self.lint and u.lint is not None and not duplicate:
+                    report.warnings.append(u.lint)
+
+    def _update(self, ordered: Sequence[_SourceUnits]) -> RuleTable:
+        """Update the index and the rule table from the last good rule set's sources to
+        ``ordered``: by the sources removed and added, in proportion to their rules."""
+        now = {c.sid: c for c in ordered}
+        before = self._indexed
+        removed = [c for sid, c in before.items() if sid not in now]
+        added = [c for sid, c in now.items() if sid not in before]
+        if removed or added or not before:
+            remove = list(chain.from_iterable(c.entries for c in removed))
+            add = list(chain.from_iterable(c.entries for c in added))
+            self._index = self._index.updated(self.vocabulary, remove, add)
+        self._indexed = now
+        table = self._table
+        if table is None or len(removed) + len(added) > len(ordered):
+            keys = list(chain.from_iterable(c.keys for c in ordered))
+            compiled = list(chain.from_iterable(c.compiled for c in ordered))
+            by_key = dict(zip(keys, compiled, strict=True))
+            by_id = dict(zip(chain.from_iterable(c.ids for c in ordered), compiled, strict=True))
+            place: dict[int, tuple[int, int]] = {}
+            added = list(ordered)
+        else:
+            by_key, by_id, place = dict(table.by_key), dict(table.by_id), dict(table.place)
+            for c in removed:
+                for key in c.keys:
+                    del by_key[key], place[key]
+                for rule_id in c.ids:
+                    del by_id[rule_id]
+            for c in added:
+                by_key.update(zip(c.keys, c.compiled, strict=True))
+                by_id.update(zip(c.ids, c.compiled, strict=True))
+        for c in added:
+            place.update(zip(c.keys, zip(repeat(c.sid), range(len(c.keys))), strict=True))
+        in_order, last = True, -1
+        for c in ordered:
+            if c.keys:
+                in_order = in_order and c.in_order and c.keys[0] > last
+                last = c.keys[-1]
+        source_rank = None if in_order else {c.sid: i for i, c in enumerate(ordered)}
+        rules = tuple(chain.from_iterable(c.rules for c in ordered))
+        self._table = RuleTable(by_key, by_id, rules, place, source_rank)  # type: ignore[arg-type]
+        return self._table
+
+    def _resolve(self, sources: Sequence[Source]) -> tuple[frozenset[str], bool]:
+        """Resolve the sets unless no source of sets changed.
+
+        Returns the names of the sets whose entries changed (or that came or went), and
+        whether the names of the sets changed.
+        """
+        signature = tuple((s.name, s.digest) for s in sources if s.sets)
+        old = self._sets
+        digests = [d for _, d in signature]
+        if old is not None and old.signature == signature and None not in digests:
+            return frozenset(), False
+        specs = tuple(chain.from_iterable(s.sets for s in sources))
+        report = _Report()
+        resolved, references = _resolve_sets(specs, report)
+        canonical = json.dumps(
+            sorted((s.name, [e.text for e in s.entries]) for s in specs), ensure_ascii=False
+        )
+        flat = {name: tuple(e.text for e in entries) for name, entries in resolved.items()}
+        self._sets = _Sets(signature, resolved, references, specs, report, canonical, flat)
+        if old is None:
+            return frozenset(), False
+        before, after = old.resolved, resolved
+        changed = frozenset(
+            name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+        )
+        for key in [k for k in self.shared.sets if k[0] in changed]:
+            del self.shared.sets[key]
+        return changed, before.keys() != after.keys()
+
+    def _unit(self, spec: RuleSpec) -> _Unit:
+        """Compile one rule against the current sets."""
+        sets = self._sets
+        assert sets is not None
+        report = _Report()
+        _check_delivery(spec, self.channels, self.digests, report)
+        compiler = _RuleCompiler(spec, sets.resolved, self.vocabulary, report, self.shared)
         root = compiler.compile()
-        used_sets.update(compiler.used_sets)
-        if root is None or duplicate:
-            continue
-        if lint and not spec.examples and not spec.has_errors:
-            report.warnings.append(
-                spec.where.warning(
+        compiled = entry = lint = None
+        if root is not None:
+            key = self._next_key
+            self._next_key += 1
+            anchors, also = compiler.anchors
+            entry = IndexEntry(key, frozenset(compiler.leaves), anchors, also)
+            compiled = CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
+            if self.lint and not spec.examples and not spec.has_errors:
+                lint = spec.where.warning(
                     f"rule {spec.id} has no examples: add examples: {{match: [...], no_match:"
                     " [...]} so `monitor rules test` can check it"
                 )
-            )
-        compiled.append(
-            CompiledRule(_rule_of(spec), root, spec.examples, FeedFilter.of(spec.feeds))
+        return _Unit(
+            spec,
+            compiled,
+            entry,
+            frozenset(compiler.refs) if compiler.refs else _NO_NAMES,
+            frozenset(compiler.used_sets) if compiler.used_sets else _NO_NAMES,
+            tuple(report.errors) if report.errors else (),
+            tuple(report.warnings) if report.warnings else (),
+            lint,
         )
-    if lint:
-        _warn_unused_sets(sets, references, used_sets, report)
-    version = _version(sets, rules)
-    if report.errors:
-        return LoadResult(None, _sorted(report.errors), _sorted(report.warnings))
-    flat = {name: tuple(e.text for e in entries) for name, entries in resolved.items()}
-    ruleset = RuleSet(compiled, builder.build(), flat, version)
-    return LoadResult(ruleset, (), _sorted(report.warnings))
 
 
 def _sorted(diags: list[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -174,11 +421,10 @@ def _rule_of(spec: RuleSpec) -> Rule:
     )
 
 
-def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
-    """A short hash of what the rules mean (not of comments or file layout)."""
-    canonical = {
-        "sets": sorted((s.name, [e.text for e in s.entries]) for s in sets),
-        "rules": [
+def _canonical(rules: Sequence[RuleSpec]) -> str:
+    """What the rules mean (not comments or file layout), as JSON without the brackets."""
+    return json.dumps(
+        [
             [
                 r.id,
                 r.title,
@@ -197,9 +443,18 @@ def _version(sets: Sequence[SetSpec], rules: Sequence[RuleSpec]) -> str:
             ]
             for r in rules
         ],
-    }
-    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
+        ensure_ascii=False,
+    )[1:-1]
+
+
+def _version_of(sets: str, rules: Sequence[str]) -> str:
+    """A short hash of what the sets and rules mean, from their canonical JSON.
+
+    The JSON is ``{"rules": [...], "sets": [...]}`` as ``json.dumps(..., sort_keys=True)``
+    writes it, assembled from the per-file parts so a reload need not encode every rule.
+    """
+    blob = '{"rules": [' + ", ".join(r for r in rules if r) + '], "sets": ' + sets + "}"
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def _check_delivery(
@@ -407,13 +662,23 @@ class _Compiled:
     anchors: frozenset[int] | None  # None: can hold with no positive term occurring
     weight: float  # estimated chance of being true
     also: tuple[frozenset[int], ...] = ()  # further anchor sets that must also occur
+    aw: float = float("inf")  # the anchors' weight (see anchor_weight)
+
+
+@functools.lru_cache(maxsize=64)
+def _field_mask(fields: tuple[str, ...]) -> int:
+    return sum(1 << FIELDS.index(f) for f in fields)
+
+
+_WEIGHT = attrgetter("weight")
+_AW = attrgetter("aw")
 
 
 @dataclass(slots=True)
 class _Shared:
     """What rules compile alike, compiled once per rule set (nodes are immutable)."""
 
-    terms: dict[tuple[Phrase, str, str | None, int, str], _Compiled] = field(default_factory=dict)
+    terms: dict[tuple[str, str | None, int, str], _Compiled] = field(default_factory=dict)
     sets: dict[tuple[str, int], _Compiled] = field(default_factory=dict)
     anchor_weights: dict[frozenset[int], float] = field(default_factory=dict)
 
@@ -423,20 +688,21 @@ class _RuleCompiler:
         self,
         spec: RuleSpec,
         sets: dict[str, tuple[SetEntry, ...]],
-        builder: IndexBuilder,
-        index: int,
+        vocabulary: Vocabulary,
         report: _Report,
         shared: _Shared,
     ) -> None:
         self.shared = shared
         self.spec = spec
         self.sets = sets
-        self.builder = builder
-        self.index = index
+        self.vocabulary = vocabulary
         self.report = report
         self.used_sets: set[str] = set()
+        self.refs: set[str] = set()  # every set named, known or not
+        self.leaves: set[int] = set()  # every phrase the query uses
+        self.anchors: tuple[frozenset[int], frozenset[int] | None] = (frozenset(), None)
         self.failed = False
-        self.rule_mask = sum(1 << FIELDS.index(f) for f in spec.fields)
+        self.rule_mask = _field_mask(spec.fields)
 
     def error(self, message: str, start: int) -> None:
         self.failed = True
@@ -461,7 +727,7 @@ class _RuleCompiler:
             )
             return None
         also = sorted(result.also, key=self.anchor_weight)
-        self.builder.anchor(self.index, result.anchors, also[0] if also else None)
+        self.anchors = (result.anchors, also[0] if also else None)
         return result.node
 
     def node(self, n: Node, fmask: int) -> _Compiled:
@@ -478,15 +744,16 @@ class _RuleCompiler:
             kids = [self.node(c, fmask) for c in n.children]
             anchors = _union([k.anchors for k in kids])
             return _Compiled(
-                COr(tuple(k.node for k in kids)), anchors, min(1.0, sum(k.weight for k in kids))
+                COr(tuple(k.node for k in kids)),
+                anchors,
+                min(1.0, sum(k.weight for k in kids)),
+                (),
+                self.anchor_weight(anchors),
             )
         if isinstance(n, AndNode):
             kids = [self.node(c, fmask) for c in n.children]
-            order = sorted(kids, key=lambda k: k.weight)
-            anchored = sorted(
-                (k for k in kids if k.anchors is not None),
-                key=lambda k: self.anchor_weight(k.anchors),
-            )
+            order = sorted(kids, key=_WEIGHT)
+            anchored = sorted((k for k in kids if k.anchors is not None), key=_AW)
             anchors = anchored[0].anchors if anchored else None
             also = [k.anchors for k in anchored[1:] if k.anchors is not None]
             for k in anchored:
@@ -496,17 +763,19 @@ class _RuleCompiler:
                 anchors,
                 min(k.weight for k in kids),
                 tuple(also),
+                anchored[0].aw if anchored else float("inf"),
             )
         if isinstance(n, NearNode):
             left, right = self.node(n.left, fmask), self.node(n.right, fmask)
             assert isinstance(left.node, Positional) and isinstance(right.node, Positional)
-            pick, other = sorted((left, right), key=lambda k: self.anchor_weight(k.anchors))
+            pick, other = (left, right) if left.aw <= right.aw else (right, left)
             near_also = (other.anchors,) if other.anchors is not None else ()
             return _Compiled(
                 CNear(left.node, right.node, n.distance, n.ordered),
                 pick.anchors,
                 min(left.weight, right.weight) / 2,
                 near_also + left.also + right.also,
+                pick.aw,
             )
         assert isinstance(n, AtLeastNode)
         return self.atleast(n, fmask)
@@ -514,32 +783,40 @@ class _RuleCompiler:
     def term(
         self, phrase: Phrase, text: str, set_name: str | None, fmask: int, label: str
     ) -> _Compiled:
-        key = (phrase, text, set_name, fmask, label)
+        # The text as written determines the phrase (a query term's quotes and braces are
+        # part of it; a set entry's, with set_name, too): a key of strings hashes in C.
+        key = (text, set_name, fmask, label)
         found = self.shared.terms.get(key)
         if found is None:
-            leaf = self.builder.leaf(phrase)
+            leaf = self.vocabulary.leaf(phrase)
             node = CTerm(leaf, fmask, text, set_name, label)
-            found = self.shared.terms[key] = _Compiled(
-                node, frozenset((leaf,)), term_weight(phrase)
-            )
+            weight = term_weight(phrase)
+            found = self.shared.terms[key] = _Compiled(node, frozenset((leaf,)), weight, (), weight)
+        self.leaves |= found.anchors  # type: ignore[arg-type]
         return found
 
     def set_ref(self, n: SetNode, fmask: int) -> _Compiled:
+        self.refs.add(n.name)
         entries = self.sets.get(n.name)
         if entries is None:
             self.error(f"unknown set @{n.name}{_suggest_set(n.name, self.sets)}", n.start)
-            return _Compiled(CSet((), "@" + n.name), frozenset(), 0.0)
+            return _Compiled(CSet((), "@" + n.name), frozenset(), 0.0, (), 0.0)
         self.used_sets.add(n.name)
         found = self.shared.sets.get((n.name, fmask))
         if found is None:
             terms = [self.term(e.phrase, e.text, n.name, fmask, e.text) for e in entries]
             nodes = tuple(t.node for t in terms)
             assert all(isinstance(t, CTerm) for t in nodes)
+            anchors = _union([t.anchors for t in terms]) or frozenset()
             found = self.shared.sets[(n.name, fmask)] = _Compiled(
                 CSet(nodes, "@" + n.name),  # type: ignore[arg-type]
-                _union([t.anchors for t in terms]) or frozenset(),
+                anchors,
                 min(1.0, sum(t.weight for t in terms)),
+                (),
+                self.anchor_weight(anchors),
             )
+        else:
+            self.leaves |= found.anchors  # type: ignore[arg-type]
         return found
 
     def field(self, n: FieldNode, fmask: int) -> _Compiled:
@@ -555,33 +832,48 @@ class _RuleCompiler:
             wrapped: CNode = CFieldPositional(child.node, n.field)
         else:
             wrapped = CField(child.node, n.field)
-        return _Compiled(wrapped, child.anchors, child.weight, child.also)
+        return _Compiled(wrapped, child.anchors, child.weight, child.also, child.aw)
 
     def atleast(self, n: AtLeastNode, fmask: int) -> _Compiled:
         kids = [self.node(c, fmask) for c in n.children]
         if len(kids) == 1:
             only = kids[0]
             assert isinstance(only.node, Positional)
-            return _Compiled(CCount(n.n, only.node), only.anchors, only.weight / n.n, only.also)
-        anchored = sorted(
-            (k for k in kids if k.anchors is not None), key=lambda k: self.anchor_weight(k.anchors)
-        )
+            return _Compiled(
+                CCount(n.n, only.node), only.anchors, only.weight / n.n, only.also, only.aw
+            )
+        anchored = sorted((k for k in kids if k.anchors is not None), key=_AW)
         unanchored = len(kids) - len(anchored)
         must = n.n - unanchored  # at least this many anchored operands hold in any match
         anchors: frozenset[int] | None = None
+        also: list[frozenset[int]] = []
         if must > 0:
-            # If `must` of the anchored operands hold, one of any (len - must + 1) of them does.
-            chosen = anchored[: len(anchored) - must + 1]
-            anchors = _union([k.anchors for k in chosen])
+            # If `must` of the anchored operands hold, one of any (len - must + 1) of them
+            # does: so one of the rarest group does, and one of each further disjoint group
+            # of that size (ATLEAST/3 of 4 operands: one of the two rarest, and one of the
+            # other two), a second filter for candidates.
+            size = len(anchored) - must + 1
+            groups = [anchored[i : i + size] for i in range(0, len(anchored) - size + 1, size)]
+            anchors = _union([k.anchors for k in groups[0]])
+            for group in groups[1:]:
+                found = _union([k.anchors for k in group])
+                assert found is not None  # every operand here is anchored
+                also.append(found)
         weight = min(1.0, sorted(k.weight for k in kids)[n.n - 1] * len(kids))
-        return _Compiled(CAtLeast(n.n, tuple(k.node for k in kids)), anchors, weight)
+        return _Compiled(
+            CAtLeast(n.n, tuple(k.node for k in kids)),
+            anchors,
+            weight,
+            tuple(also),
+            self.anchor_weight(anchors),
+        )
 
     def anchor_weight(self, anchors: frozenset[int] | None) -> float:
         if anchors is None:
             return float("inf")
         found = self.shared.anchor_weights.get(anchors)
         if found is None:
-            phrases = self.builder.phrases
+            phrases = self.vocabulary.phrases
             found = sum(term_weight(phrases[leaf]) for leaf in anchors)
             self.shared.anchor_weights[anchors] = found
         return found

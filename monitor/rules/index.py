@@ -11,15 +11,22 @@ evaluated.
 Per article the work is in C wherever possible (set of words, one dictionary lookup per
 distinct word, field masks, candidate selection); positions are found only when a node
 asks for them (NEAR, ATLEAST counts, hits of a matched rule).
+
+An index is immutable (a rule set in use keeps its own) but is *updated* into a new one
+by removing and adding rules: the Python work is in proportion to the rules changed, so
+a hot reload of one file of many does not rebuild the index of the others. Phrase and
+word-pattern ids come from a :class:`Vocabulary` that outlives the indexes, so a compiled
+rule's leaf ids stay valid in every index built after it.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
-from operator import itemgetter
-from typing import cast
+from operator import attrgetter, itemgetter
+from typing import NamedTuple, cast
 
 from monitor.models import FIELDS, Article
 from monitor.rules.nodes import Occurrences
@@ -32,6 +39,7 @@ _WordInfo = tuple[tuple[int, ...], frozenset[int]]
 _PATTERNS = itemgetter(1)  # of a _WordInfo: the pattern ids used by multi-word phrases
 _NO_WORD: _WordInfo = ((), frozenset())
 _Known = dict[str | bytes, _WordInfo | tuple[()]]  # every raw word looked up: () if nothing
+_LEAVES = attrgetter("leaves")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +50,34 @@ class IndexStats:
     postings: int
 
 
-class IndexBuilder:
-    """Collects phrases (as leaf ids) and the rules' anchor sets, then builds an :class:`Index`."""
+class IndexEntry(NamedTuple):
+    """What the index keeps of one rule.
+
+    ``key``: the rule's key in its rule set. ``leaves``: every phrase its query uses (a
+    phrase is searched for while some rule uses it). The rule is a candidate for an
+    article only when one of ``anchors`` occurs in it (and, when given, one of ``also``).
+    """
+
+    key: int
+    leaves: frozenset[int]
+    anchors: frozenset[int]
+    also: frozenset[int] | None
+
+
+class Vocabulary:
+    """Ids of phrases (leaves) and word patterns, stable for as long as it lives.
+
+    Shared by successive compilations (one per reload), so a rule compiled once keeps
+    valid leaf ids in every later index; it only grows (a loader starts a new one when
+    it holds far more phrases than are in use).
+    """
 
     def __init__(self) -> None:
         self.leaf_ids: dict[Phrase, int] = {}
         self.phrases: list[Phrase] = []
-        self._anchors: list[tuple[int, frozenset[int], frozenset[int] | None]] = []
+        self.pattern_ids: dict[WordPattern, int] = {}
+        self.pattern_by_id: list[WordPattern] = []
+        self._patterns: list[tuple[int, ...]] = []  # leaf -> its words' pattern ids
 
     def leaf(self, phrase: Phrase) -> int:
         """The id of a phrase, shared by every rule that uses it."""
@@ -56,92 +85,209 @@ class IndexBuilder:
         if found is None:
             found = self.leaf_ids[phrase] = len(self.phrases)
             self.phrases.append(phrase)
+            self._patterns.append(tuple(map(self._pattern, phrase.words)))
         return found
 
-    def anchor(
-        self, rule_index: int, leaves: frozenset[int], also: frozenset[int] | None = None
-    ) -> None:
-        """Rule ``rule_index`` can only match an article in which one of ``leaves`` occurs
-        (and, when given, one of ``also`` too: a cheap second filter before evaluation)."""
-        self._anchors.append((rule_index, leaves, also))
+    def _pattern(self, word: WordPattern) -> int:
+        found = self.pattern_ids.get(word)
+        if found is None:
+            found = self.pattern_ids[word] = len(self.pattern_by_id)
+            self.pattern_by_id.append(word)
+        return found
 
-    def build(self) -> Index:
-        pattern_ids: dict[WordPattern, int] = {}
-        single: dict[int, int] = {}  # pattern id -> leaf of the one-word phrase
-        multi: dict[int, list[tuple[int, tuple[int, ...]]]] = {}  # first pattern -> phrases
-        for leaf, phrase in enumerate(self.phrases):
-            pids = tuple(pattern_ids.setdefault(w, len(pattern_ids)) for w in phrase.words)
-            if len(pids) == 1:
-                single[pids[0]] = leaf
-            else:
-                multi.setdefault(pids[0], []).append((leaf, pids[1:]))
-        plain: dict[int, list[int]] = {}
-        paired: dict[int, list[tuple[int, frozenset[int]]]] = {}
-        for rule_index, leaves, also in self._anchors:
-            for leaf in leaves:
-                if also is None:
-                    plain.setdefault(leaf, []).append(rule_index)
-                else:
-                    paired.setdefault(leaf, []).append((rule_index, also))
-        return Index(
-            pattern_ids,
-            single,
-            {pid: tuple(phrases) for pid, phrases in multi.items()},
-            {leaf: tuple(rules) for leaf, rules in plain.items()},
-            {
-                leaf: (
-                    tuple(r for r, also in rules for _ in also),
-                    tuple(a for _, also in rules for a in sorted(also)),
-                )
-                for leaf, rules in paired.items()
-            },
-            len(self.phrases),
-            sum(len(rules) for rules in plain.values()) + sum(map(len, paired.values())),
-        )
+    def patterns(self, leaf: int) -> tuple[int, ...]:
+        return self._patterns[leaf]
 
 
 class Index:
     """Finds phrase occurrences in an article and the rules worth evaluating on it."""
 
-    def __init__(
-        self,
-        pattern_ids: dict[WordPattern, int],
-        single: dict[int, int],
-        multi: dict[int, tuple[tuple[int, tuple[int, ...]], ...]],
-        postings: dict[int, tuple[int, ...]],
-        paired: dict[int, tuple[tuple[int, ...], tuple[int, ...]]],
-        phrase_count: int,
-        posting_count: int,
-    ) -> None:
-        self._single = single
-        self._multi = multi
-        self._in_multi = (
-            frozenset(p for phrases in multi.values() for _, rest in phrases for p in rest)
-            | multi.keys()
-        )
-        self._postings = postings  # leaf -> the rules anchored on it alone
-        # leaf -> the rules anchored on it and a second set of leaves, and those sets
+    def __init__(self) -> None:
+        """An empty index: :meth:`updated` adds rules to it."""
+        # What a word can satisfy, for the phrases in use:
+        self._words: dict[tuple[str, bool], int] = {}  # (form, exact) -> pattern id
+        self._prefixes: dict[tuple[str, bool], int] = {}  # the same for prefix patterns
+        self._longest_prefix = 0
+        self._single: dict[int, int] = {}  # pattern id -> leaf of its one-word phrase
+        # first pattern id -> the longer phrases starting with it, as (leaf, further ids)
+        self._multi: dict[int, tuple[tuple[int, tuple[int, ...]], ...]] = {}
+        self._in_multi: dict[int, int] = {}  # pattern id -> longer phrases using it
+        self._pattern_refs: dict[int, int] = {}  # pattern id -> phrases in use with it
+        self._leaf_refs: dict[int, int] = {}  # leaf -> rules using it
+        # Which rules to evaluate, by the leaves that occur:
+        self._postings: dict[int, tuple[int, ...]] = {}  # leaf -> rules anchored on it alone
         # leaf -> the rules anchored on it and on a second set of leaves, flat: rule r is
         # listed once per leaf of its second set, in step with that leaf in _paired_also.
-        self._paired_rules = {leaf: rules for leaf, (rules, _) in paired.items()}
-        self._paired_also = {leaf: also for leaf, (_, also) in paired.items()}
-        self._words: dict[tuple[str, bool], int] = {}
-        self._prefixes: dict[tuple[str, bool], int] = {}
-        for pattern, pid in pattern_ids.items():
-            table = self._prefixes if pattern.prefix else self._words
-            table[(pattern.text, pattern.exact)] = pid
-        self._longest_prefix = max((len(t) for t, _ in self._prefixes), default=0)
+        self._paired_rules: dict[int, tuple[int, ...]] = {}
+        self._paired_also: dict[int, tuple[int, ...]] = {}
         # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
         # pattern ids used by longer phrases), or () when nothing. Replaced when full (an
-        # article in progress keeps the one it started with).
+        # article in progress keeps the one it started with); shared with the index this
+        # one was updated from when their phrases are the same.
         self._known: _Known = {}
-        self.stats = IndexStats(
-            phrase_count,
-            len(pattern_ids),
+
+    @property
+    def phrases_in_use(self) -> int:
+        return len(self._leaf_refs)
+
+    @property
+    def stats(self) -> IndexStats:
+        multi = self._multi
+        return IndexStats(
+            len(self._leaf_refs),
+            len(self._pattern_refs),
             # the phrase structure's nodes: first words, then the further words of long phrases
-            len(single.keys() | multi.keys()) + sum(len(r) for p in multi.values() for _, r in p),
-            posting_count,
+            len(self._single.keys() | multi.keys())
+            + sum(len(rest) for phrases in multi.values() for _, rest in phrases),
+            sum(map(len, self._postings.values()))
+            + sum(len(set(rules)) for rules in self._paired_rules.values()),
         )
+
+    # ------------------------------------------------------------------ updating
+
+    def updated(
+        self, vocabulary: Vocabulary, remove: Sequence[IndexEntry], add: Sequence[IndexEntry]
+    ) -> Index:
+        """A new index without the rules ``remove`` and with the rules ``add``.
+
+        This index is left as it was (a rule set may be matching with it). Keys in
+        ``remove`` must be in this index, keys in ``add`` must not.
+        """
+        new = Index()
+        leaf_refs = new._leaf_refs = dict(self._leaf_refs)
+        removed = Counter(chain.from_iterable(map(_LEAVES, remove)))
+        added = Counter(chain.from_iterable(map(_LEAVES, add)))
+        for leaf, n in removed.items():
+            left = leaf_refs[leaf] - n
+            if left:
+                leaf_refs[leaf] = left
+            else:
+                del leaf_refs[leaf]
+        for leaf, n in added.items():
+            leaf_refs[leaf] = leaf_refs.get(leaf, 0) + n
+        old_refs = self._leaf_refs
+        dead = [leaf for leaf in removed if leaf not in leaf_refs]
+        born = [leaf for leaf in added if leaf not in old_refs]
+        if dead or born:
+            new._phrases_from(self, vocabulary, dead, born)
+        else:  # the same phrases: share what words satisfy, and what was learnt of them
+            new._words, new._prefixes = self._words, self._prefixes
+            new._longest_prefix = self._longest_prefix
+            new._single, new._multi = self._single, self._multi
+            new._in_multi, new._pattern_refs = self._in_multi, self._pattern_refs
+            new._known = self._known
+        new._postings_from(self, remove, add)
+        return new
+
+    def _phrases_from(
+        self, old: Index, vocabulary: Vocabulary, dead: list[int], born: list[int]
+    ) -> None:
+        """The phrase structures of ``old``, without the ``dead`` phrases, with the ``born``."""
+        words, prefixes = dict(old._words), dict(old._prefixes)
+        single, in_multi = dict(old._single), dict(old._in_multi)
+        pattern_refs = dict(old._pattern_refs)
+        multi: dict[int, Sequence[tuple[int, tuple[int, ...]]]] = dict(old._multi)
+        by_id = vocabulary.pattern_by_id
+        longest = old._longest_prefix
+        shrunk = False
+        for leaf in dead:
+            pids = vocabulary.patterns(leaf)
+            if len(pids) == 1:
+                del single[pids[0]]
+            else:
+                multi[pids[0]] = [p for p in multi[pids[0]] if p[0] != leaf]
+                for pid in set(pids):
+                    in_multi[pid] -= 1
+                    if not in_multi[pid]:
+                        del in_multi[pid]
+            for pid in set(pids):
+                pattern_refs[pid] -= 1
+                if not pattern_refs[pid]:
+                    del pattern_refs[pid]
+                    pattern = by_id[pid]
+                    if pattern.prefix:
+                        del prefixes[(pattern.text, pattern.exact)]
+                        shrunk = shrunk or len(pattern.text) == longest
+                    else:
+                        del words[(pattern.text, pattern.exact)]
+        for leaf in born:
+            pids = vocabulary.patterns(leaf)
+            for pid in set(pids):
+                n = pattern_refs.get(pid, 0)
+                pattern_refs[pid] = n + 1
+                if not n:
+                    pattern = by_id[pid]
+                    if pattern.prefix:
+                        prefixes[(pattern.text, pattern.exact)] = pid
+                        longest = max(longest, len(pattern.text))
+                    else:
+                        words[(pattern.text, pattern.exact)] = pid
+            if len(pids) == 1:
+                single[pids[0]] = leaf
+            else:
+                phrases = multi.get(pids[0], ())
+                multi[pids[0]] = [*phrases, (leaf, pids[1:])]
+                for pid in set(pids):
+                    in_multi[pid] = in_multi.get(pid, 0) + 1
+        if shrunk:
+            longest = max((len(text) for text, _ in prefixes), default=0)
+        self._words, self._prefixes, self._longest_prefix = words, prefixes, longest
+        self._single, self._in_multi, self._pattern_refs = single, in_multi, pattern_refs
+        self._multi = {pid: tuple(phrases) for pid, phrases in multi.items() if phrases}
+
+    def _postings_from(
+        self, old: Index, remove: Sequence[IndexEntry], add: Sequence[IndexEntry]
+    ) -> None:
+        """The postings of ``old`` without the rules ``remove``, with the rules ``add``."""
+        gone: defaultdict[int, set[int]] = defaultdict(set)  # leaf -> keys it loses
+        for entry in remove:
+            key = entry.key
+            for leaf in entry.anchors:
+                gone[leaf].add(key)
+        plain: defaultdict[int, list[int]] = defaultdict(list)  # leaf -> keys it gains
+        paired_keys: defaultdict[int, list[int]] = defaultdict(list)  # the same, paired:
+        paired_second: defaultdict[int, list[int]] = defaultdict(list)  # with a leaf each
+        for key, _, anchors, also in add:
+            if also is None:
+                for leaf in anchors:
+                    plain[leaf].append(key)
+            else:
+                second = sorted(also)
+                keys = [key] * len(second)
+                for leaf in anchors:
+                    paired_keys[leaf] += keys
+                    paired_second[leaf] += second
+        postings = self._postings = dict(old._postings)
+        paired_rules = self._paired_rules = dict(old._paired_rules)
+        paired_also = self._paired_also = dict(old._paired_also)
+        for leaf in gone.keys() | plain.keys():
+            dropped = gone.get(leaf)
+            kept = postings.get(leaf, ())
+            found = [k for k in kept if k not in dropped] if dropped else list(kept)
+            found += plain.get(leaf, ())
+            if found:
+                postings[leaf] = tuple(found)
+            else:
+                postings.pop(leaf, None)
+        for leaf in gone.keys() | paired_keys.keys():
+            dropped = gone.get(leaf)
+            rules: list[int] = []
+            seconds: list[int] = []
+            if leaf in paired_rules:
+                pairs = zip(paired_rules[leaf], paired_also[leaf], strict=True)
+                for k, a in pairs:
+                    if not dropped or k not in dropped:
+                        rules.append(k)
+                        seconds.append(a)
+            rules += paired_keys.get(leaf, ())
+            seconds += paired_second.get(leaf, ())
+            if rules:
+                paired_rules[leaf], paired_also[leaf] = tuple(rules), tuple(seconds)
+            else:
+                paired_rules.pop(leaf, None)
+                paired_also.pop(leaf, None)
+
+    # ------------------------------------------------------------------ matching
 
     def _learn(self, raw: str | bytes, known: _Known) -> _WordInfo | tuple[()]:
         """Look up every word pattern that the article word ``raw`` satisfies."""
@@ -236,7 +382,7 @@ class Index:
                         occ.add(leaf, fi, i, i + k + 1)
 
     def candidates(self, occ: Occurrences) -> list[int]:
-        """Indexes of the rules one of whose anchor phrases occurs, in rule order.
+        """Keys of the rules one of whose anchor phrases occurs, ascending.
 
         Every step runs in C: a rule anchored on a pair of phrase sets is kept when its
         second set occurs too.

@@ -8,6 +8,7 @@ and folding so an error inside a query points at the right column.
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import re
 from bisect import bisect_right
@@ -18,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from monitor.models import FIELDS, SEVERITIES, Severity, Surge
-from monitor.rules.compiler import LoadResult, compile_rules
+from monitor.rules.compiler import Compiler, LoadResult, Source
 from monitor.rules.diagnostics import Diagnostic, Located, did_you_mean
 from monitor.rules.query import SET_NAME_RE
 from monitor.rules.spec import EntrySpec, ExampleSpec, RuleSpec, SetSpec
@@ -93,41 +94,83 @@ def load_rules(
     ``schedule:`` against (None: don't check). A file larger than ``max_file_bytes``
     (the ``rules.max_file_bytes`` setting) is refused unread.
     """
-    # As in compile_rules: reading allocates millions of nodes and specs that all live
-    # until compiled; the cyclic collector would traverse them again and again (most of
-    # the time of composing a 100,000-rule start) and find nothing to free.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _load(paths, channels, digests, max_file_bytes)
-    finally:
-        if enabled:
-            gc.enable()
+    loader = RuleLoader(paths, channels=channels, digests=digests, max_file_bytes=max_file_bytes)
+    return loader.load()
 
 
-def _load(
-    paths: Sequence[Path],
-    channels: Collection[str] | None,
-    digests: Collection[str] | None,
-    max_file_bytes: int,
-) -> LoadResult:
-    files, errors = rule_files([Path(p) for p in paths])
-    sets: list[SetSpec] = []
-    rules: list[RuleSpec] = []
-    warnings: list[Diagnostic] = []
-    for path in files:
+class RuleLoader:
+    """Loads the rule files under ``paths``; each later :meth:`load` is a reload that
+    re-reads and re-compiles only the files whose content changed (and the rules of
+    others that name a set whose entries changed), with the same result as a first load.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        *,
+        channels: Collection[str] | None = None,
+        digests: Collection[str] | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.max_file_bytes = max_file_bytes
+        self._compiler = Compiler(channels=channels, digests=digests)
+        self._read: dict[str, Source] = {}  # the last read of each file, by name
+        self._loaded = False
+
+    def load(self) -> LoadResult:
+        """Read the rule files (again) and compile them into one rule set, or the errors.
+
+        The first load ends with ``gc.freeze()`` (after collecting the young garbage,
+        cheaply; older garbage is rare): the millions of objects of a large rule set
+        live on, and the cyclic collector would otherwise traverse them all in its next
+        full pass (about a second at 100,000 rules, right after the start) and in every
+        later one, to find nothing to free. A rule set holds no reference cycles, so a
+        replaced one is still freed by reference counting.
+        """
+        first = not self._loaded
+        enabled = gc.isenabled()
+        if first and enabled:
+            gc.collect(1)
+        # As in compiling: reading allocates millions of nodes and specs that all live
+        # until compiled; the cyclic collector would traverse them again and again (most
+        # of the time of composing a 100,000-rule start) and find nothing to free.
+        gc.disable()
+        try:
+            files, errors = rule_files(self.paths)
+            sources = [self._source(path) for path in files]
+            self._read = {s.name: s for s in sources}
+            result = self._compiler.compile(sources, errors)
+            self._loaded = True
+            if result.errors:
+                return LoadResult(None, _ordered(result.errors), _ordered(result.warnings))
+            return LoadResult(result.ruleset, (), _ordered(result.warnings))
+        finally:
+            if first:
+                gc.freeze()
+            if enabled:
+                gc.enable()
+
+    def _source(self, path: Path) -> Source:
+        """The file's sets and rules: the last read of it when its content is the same."""
+        name = str(path)
         reader = _FileReader(path)
-        reader.read(max_file_bytes)
-        sets.extend(reader.sets)
-        rules.extend(reader.rules)
-        errors.extend(reader.errors)
-        warnings.extend(reader.warnings)
-    result = compile_rules(sets, rules, channels=channels, digests=digests)
-    all_errors = tuple(errors) + result.errors
-    all_warnings = tuple(warnings) + result.warnings
-    if all_errors:
-        return LoadResult(None, _ordered(all_errors), _ordered(all_warnings))
-    return LoadResult(result.ruleset, (), _ordered(all_warnings))
+        data = reader.read_bytes(self.max_file_bytes)
+        if data is None:  # reported
+            return Source(name, None, (), (), tuple(reader.errors))
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        last = self._read.get(name)
+        if last is not None and last.digest == digest:
+            return last
+        reader.read(data)
+        return Source(
+            name,
+            digest,
+            tuple(reader.sets),
+            tuple(reader.rules),
+            tuple(reader.errors),
+            tuple(reader.warnings),
+        )
 
 
 def _ordered(diags: Sequence[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -189,9 +232,16 @@ class _FileReader:
 
     # ---------------------------------------------------------------- reading
 
-    def read(self, max_bytes: int) -> None:
+    def read_bytes(self, max_bytes: int) -> bytes | None:
+        """The file's content, refused (unread) beyond ``max_bytes``; None when reported."""
         try:
-            self.text = self.read_text(max_bytes)
+            with self.path.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > max_bytes:
+                    raise _TooLarge(size)
+                data = fh.read(max_bytes + 1)  # the file may have grown since
+            if len(data) > max_bytes:
+                raise _TooLarge(len(data))
         except _TooLarge as exc:
             self.errors.append(
                 Diagnostic(
@@ -202,14 +252,21 @@ class _FileReader:
                     " (rules.max_file_bytes): split it into several rule files",
                 )
             )
-            return
+            return None
+        except OSError as exc:
+            self.errors.append(Diagnostic(self.name, 1, 1, f"cannot read: {exc.strerror}"))
+            return None
+        return data
+
+    def read(self, data: bytes) -> None:
+        """Read the sets and rules of the file's content ``data``."""
+        try:
+            # universal newlines
+            self.text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             self.errors.append(
                 Diagnostic(self.name, 1, 1, f"not UTF-8 text ({exc.reason}): save it as UTF-8")
             )
-            return
-        except OSError as exc:
-            self.errors.append(Diagnostic(self.name, 1, 1, f"cannot read: {exc.strerror}"))
             return
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         try:
@@ -242,17 +299,6 @@ class _FileReader:
                     f"unknown key {key.value}{did_you_mean(str(key.value), TOP_KEYS)}:"
                     f" a rule file has {', '.join(TOP_KEYS)}",
                 )
-
-    def read_text(self, max_bytes: int) -> str:
-        """The file as text with universal newlines, refused (unread) beyond ``max_bytes``."""
-        with self.path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > max_bytes:
-                raise _TooLarge(size)
-            data = fh.read(max_bytes + 1)  # the file may have grown since
-        if len(data) > max_bytes:
-            raise _TooLarge(len(data))
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
     def mapping(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.ScalarNode, yaml.Node]]:
         """The (key, value) pairs of a mapping; reports non-scalar and duplicate keys."""
@@ -320,6 +366,7 @@ class _FileReader:
     def read_rule(self, node: yaml.MappingNode) -> RuleSpec | None:
         """The rule's spec, also when it has errors, so that all of them are reported."""
         errors_before = len(self.errors)
+        where = self.at(node)
         values: dict[str, yaml.Node] = {}
         for key, value in self.mapping(node):
             name = str(key.value)
@@ -351,7 +398,7 @@ class _FileReader:
         severity = self.read_severity(values.get("severity"))
         fields = self.read_fields(values.get("fields"))
         notify, notify_where = self.read_names(values.get("notify"), "notify")
-        schedule, schedule_where = "immediate", self.at(node)
+        schedule, schedule_where = "immediate", where
         if "schedule" in values:
             value = values["schedule"]
             if isinstance(value, yaml.ScalarNode) and str(value.value).strip():
@@ -366,7 +413,6 @@ class _FileReader:
         query_node = values.get("query")
         if "query" not in texts or not isinstance(query_node, yaml.ScalarNode):
             return None
-        where = self.at(node)
         if "id" not in texts:  # a name no valid id can take, unique per place
             rule_id = f"<rule at {where.path}:{where.line}:{where.column}>"
         # A rule with bad values is still compiled, so its query's errors (syntax, unknown

@@ -147,7 +147,15 @@ def _lex(query: str, warnings: list[QueryWarning]) -> list[_Tok]:
     i, n = 0, len(query)
     while i < n:
         c = query[i]
-        if c.isspace():
+        if c.isalnum():  # a bare chunk; most often a plain word, decided here
+            j = _BARE_RE.match(query, i).end()  # type: ignore[union-attr]
+            chunk = query[i:j]
+            if chunk.isalnum() and chunk.lower() not in _LOWER_OPERATORS:
+                toks.append(_term_token(query, i, j, i, j, exact=False))
+                i = j
+            else:
+                i = _lex_bare(query, i, j, toks, warnings)
+        elif c.isspace():
             i = _SPACE_RE.match(query, i).end()  # type: ignore[union-attr]
         elif c in "(),":
             toks.append(_Tok(c, i, i + 1))  # type: ignore[arg-type]
@@ -233,7 +241,7 @@ def _term_token(
     except TermError as exc:
         raise QueryError(exc.message, inner_start + exc.offset, inner_start + exc.end) from None
     node = TermNode(phrase, query[start:end], start, end)
-    return _Tok("TERM", start, end, term=node)
+    return _Tok._make(("TERM", start, end, 0, "", node))
 
 
 _OPERAND_START = {"(", "NOT", "ATLEAST", "FIELD", "TERM", "SET"}
@@ -267,7 +275,7 @@ class _Parser:
 
     def parse(self) -> Node:
         node = self.parse_or()
-        tok = self.peek()
+        tok = self.toks[self.i]
         if tok.kind == ")":
             raise QueryError("unbalanced parentheses: this ) has no matching (", tok.start)
         if tok.kind != "END":
@@ -276,7 +284,7 @@ class _Parser:
 
     def parse_or(self) -> Node:
         children = [self.parse_and()]
-        while self.peek().kind == "OR":
+        while self.toks[self.i].kind == "OR":
             op = self.take()
             children.append(self._operand_after(op, self.parse_and))
         if len(children) == 1:
@@ -286,7 +294,7 @@ class _Parser:
     def parse_and(self) -> Node:
         children = [self.parse_near()]
         while True:
-            kind = self.peek().kind
+            kind = self.toks[self.i].kind
             if kind == "AND":
                 op = self.take()
                 children.append(self._operand_after(op, self.parse_near))
@@ -300,7 +308,7 @@ class _Parser:
 
     def parse_near(self) -> Node:
         left = self.parse_unary()
-        while self.peek().kind in ("NEAR", "ONEAR"):
+        while self.toks[self.i].kind in ("NEAR", "ONEAR"):
             op = self.take()
             right = self._operand_after(op, self.parse_unary)
             if isinstance(left, NearNode):
@@ -325,7 +333,7 @@ class _Parser:
         return left
 
     def parse_unary(self) -> Node:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if tok.kind == "NOT":
             self.take()
             self.deeper(tok)
@@ -335,7 +343,7 @@ class _Parser:
         return self.parse_primary()
 
     def parse_primary(self) -> Node:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if tok.kind == "TERM":
             self.take()
             assert tok.term is not None
@@ -345,14 +353,14 @@ class _Parser:
             return SetNode(tok.name, tok.start, tok.end)
         if tok.kind == "(":
             self.take()
-            if self.peek().kind == ")":
+            if self.toks[self.i].kind == ")":
                 raise QueryError(
-                    "empty parentheses: put a term inside ( )", tok.start, self.peek().end
+                    "empty parentheses: put a term inside ( )", tok.start, self.toks[self.i].end
                 )
             self.deeper(tok)
             inner = self.parse_or()
             self.depth -= 1
-            close = self.peek()
+            close = self.toks[self.i]
             if close.kind != ")":
                 if close.kind == "END":
                     raise QueryError("unbalanced parentheses: this ( is never closed", tok.start)
@@ -381,7 +389,7 @@ class _Parser:
 
     def parse_atleast(self) -> Node:
         op = self.take()
-        paren = self.peek()
+        paren = self.toks[self.i]
         if paren.kind != "(":
             raise QueryError(
                 f"ATLEAST/{op.number} must be followed by a list in parentheses, as in"
@@ -392,11 +400,11 @@ class _Parser:
         self.take()
         self.deeper(op)
         children = [self.parse_or()]
-        while self.peek().kind == ",":
+        while self.toks[self.i].kind == ",":
             self.take()
             children.append(self.parse_or())
         self.depth -= 1
-        close = self.peek()
+        close = self.toks[self.i]
         if close.kind != ")":
             if close.kind == "END":
                 raise QueryError("unbalanced parentheses: this ( is never closed", paren.start)
@@ -427,7 +435,7 @@ class _Parser:
         return AtLeastNode(op.number, tuple(children), op.start, close.end)
 
     def _operand_after(self, op: _Tok, parse: Callable[[], Node]) -> Node:
-        nxt = self.peek()
+        nxt = self.toks[self.i]
         if nxt.kind not in _OPERAND_START:
             label = self.query[op.start : op.end]
             where = "the end of the query" if nxt.kind == "END" else self._describe(nxt)

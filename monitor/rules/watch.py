@@ -20,7 +20,7 @@ from watchfiles import Change, awatch
 
 from monitor.rules.compiler import LoadResult
 from monitor.rules.diagnostics import Diagnostic
-from monitor.rules.loader import DEFAULT_MAX_FILE_BYTES, RULE_SUFFIXES, load_rules
+from monitor.rules.loader import DEFAULT_MAX_FILE_BYTES, RULE_SUFFIXES, RuleLoader
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,21 @@ async def watch_rules(
     debounce_ms: int = 300,
     force_polling: bool | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    loader: RuleLoader | None = None,
 ) -> None:
     """Until ``stop`` is set, re-load the rules whenever a rule file changes.
 
     Each change (a batch of file events within ``debounce_ms``) leads to one
-    :func:`load_rules` of all ``paths`` and one call of ``reload(result)``;
-    ``max_file_bytes`` is passed on to it.
+    :meth:`RuleLoader.load` of all ``paths`` and one call of ``reload(result)``.
+    ``loader``: the one that loaded the running rules (so a reload re-reads and
+    re-compiles only the files that changed); by default a new one for ``paths`` with
+    ``channels``, ``digests`` and ``max_file_bytes``, whose first reload reads all.
     """
     paths = [Path(p) for p in paths]
+    if loader is None:
+        loader = RuleLoader(
+            paths, channels=channels, digests=digests, max_file_bytes=max_file_bytes
+        )
     roots, files, dirs = _watch_targets(paths)
     if not roots:
         log.warning("rule paths %s do not exist: not watching", ", ".join(map(str, paths)))
@@ -86,27 +93,19 @@ async def watch_rules(
     ):
         changed = sorted({name for _, name in changes})
         log.info("rule files changed: %s", ", ".join(changed))
-        result = await _load(paths, changed, channels, digests, max_file_bytes)
+        result = await _load(loader, changed)
         try:
             reload(result)
         except Exception:
             log.exception("applying the reloaded rules failed; still watching for changes")
 
 
-async def _load(
-    paths: Sequence[Path],
-    changed: Sequence[str],
-    channels: Collection[str] | None,
-    digests: Collection[str] | None,
-    max_file_bytes: int,
-) -> LoadResult:
+async def _load(loader: RuleLoader, changed: Sequence[str]) -> LoadResult:
     """One re-load; a failure of the loader itself becomes a refused result."""
     try:
-        return await asyncio.to_thread(
-            load_rules, paths, channels=channels, digests=digests, max_file_bytes=max_file_bytes
-        )
+        return await asyncio.to_thread(loader.load)
     except Exception as exc:
         log.exception("reloading the rules failed; the last good rules keep running")
-        where = changed[0] if changed else str(paths[0])
+        where = changed[0] if changed else str(loader.paths[0])
         message = f"the rules could not be reloaded: {type(exc).__name__}: {exc}"
         return LoadResult(None, (Diagnostic(where, 1, 1, message),))

@@ -17,6 +17,8 @@ Nesting is limited to :data:`MAX_YAML_DEPTH`: PyYAML's composer recurses per lev
 
 from __future__ import annotations
 
+import operator
+import re
 from typing import Any
 
 import yaml
@@ -25,7 +27,48 @@ from yaml.events import AliasEvent
 
 MAX_YAML_DEPTH = 64
 
-_C_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+_C_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+_SCALAR_TAG = yaml.SafeLoader.DEFAULT_SCALAR_TAG
+_SEQUENCE_TAG = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
+_MAPPING_TAG = yaml.SafeLoader.DEFAULT_MAPPING_TAG
+
+
+def _resolve(self: Any, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+    """The tag of a node, as the safe loader's resolver gives it, in fewer steps.
+
+    The C composer calls this once per node (1.4 million times at 100,000 rules); the
+    safe loader has no path resolvers nor wildcard implicit ones, so only the implicit
+    resolvers of the value's first character are tried, for plain scalars.
+    """
+    if kind is yaml.ScalarNode:
+        if implicit[0]:
+            resolvers: list[tuple[str, re.Pattern[str]]]
+            resolvers = yaml.SafeLoader.yaml_implicit_resolvers.get(value[:1], [])
+            for tag, regexp in resolvers:
+                if regexp.match(value):
+                    return tag
+        return _SCALAR_TAG
+    return _SEQUENCE_TAG if kind is yaml.SequenceNode else _MAPPING_TAG
+
+
+_C_LOADER: Any = (
+    None
+    if _C_SAFE_LOADER is None
+    or yaml.SafeLoader.yaml_path_resolvers
+    or None in yaml.SafeLoader.yaml_implicit_resolvers
+    else type(
+        "_FastCSafeLoader",
+        (_C_SAFE_LOADER,),
+        {
+            "resolve": _resolve,
+            # Without path resolvers (checked above) the composer's calls to descend into
+            # and ascend from each collection do nothing: C built-ins stand in for the
+            # Python no-ops (860,000 calls at 100,000 rules); the results are ignored.
+            "descend_resolver": staticmethod(operator.is_),  # called as (parent, index)
+            "ascend_resolver": staticmethod(tuple),  # called with no arguments
+        },
+    )
+)
 
 
 def _too_deep(mark: yaml.Mark | None) -> ComposerError:
@@ -83,32 +126,31 @@ def compose(text: str, *, use_c: bool = True) -> yaml.Node | None:
 
 
 def _too_deep_tree(root: yaml.Node) -> bool:
-    """Whether any node is nested deeper than the limit.
+    """Whether any collection with items is nested deeper than the limit.
 
-    Iterative, as the tree may be up to libyaml's 1,000 levels deep. Only collections
-    are visited, each once (an alias is the very node it names).
+    Level by level, as the tree may be up to libyaml's 1,000 levels deep. Only
+    collections are visited, each once (an alias is the very node it names).
     """
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        children: list[yaml.Node]
-        if isinstance(node, yaml.SequenceNode):
-            children = node.value
-        elif isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        else:
-            continue
-        if not children:
-            continue
-        if depth >= MAX_YAML_DEPTH:
-            return True
-        stack.extend(
-            (child, depth + 1)
-            for child in children
-            if isinstance(child, yaml.SequenceNode | yaml.MappingNode)
-        )
+    level = [root]
+    depth = 1
+    scalar, sequence = yaml.ScalarNode, yaml.SequenceNode
+    while level:
+        deeper: list[yaml.Node] = []
+        for node in level:
+            if type(node) is scalar or id(node) in seen:
+                continue
+            seen.add(id(node))
+            items = node.value
+            if not items:
+                continue
+            if depth >= MAX_YAML_DEPTH:
+                return True
+            if type(node) is sequence:
+                deeper += items
+            else:
+                for pair in items:
+                    deeper += pair
+        level = deeper
+        depth += 1
     return False

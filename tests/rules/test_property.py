@@ -88,6 +88,11 @@ def query(depth: int = 2) -> st.SearchStrategy[str]:
         st.tuples(st.integers(1, 2), sub, sub, sub).map(
             lambda t: f"ATLEAST/{t[0]}({t[1]}, {t[2]}, {t[3]})"
         ),
+        # n close to the number of operands: the candidates are filtered by a second
+        # group of operands one of which must hold (3 of 4: one of the other two).
+        st.tuples(st.integers(2, 4), leaf, leaf, leaf, leaf).map(
+            lambda t: f"ATLEAST/{t[0]}({t[1]}, {t[2]}, {t[3]}, {t[4]})"
+        ),
     )
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -124,14 +123,14 @@ async def test_watcher_survives_any_exception_in_a_reload(
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "a.yaml").write_text(GOOD)
-    real_load = watch_module.load_rules
+    real_load = watch_module.RuleLoader.load
 
-    def flaky_load(paths: Sequence[Path], **kw: Any) -> LoadResult:
+    def flaky_load(self: watch_module.RuleLoader) -> LoadResult:
         if "BOOM" in (rules / "a.yaml").read_text():
             raise RuntimeError("the loader broke")
-        return real_load(paths, **kw)
+        return real_load(self)
 
-    monkeypatch.setattr(watch_module, "load_rules", flaky_load)
+    monkeypatch.setattr(watch_module.RuleLoader, "load", flaky_load)
     queue: asyncio.Queue[LoadResult] = asyncio.Queue()
     calls = 0
 
