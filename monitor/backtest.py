@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import partial
+from typing import NamedTuple
 
 from monitor.models import Article, Rule, RuleMatch
 from monitor.rules import EntrySpec, RuleSet, RuleSpec, SetSpec, compile_rules
@@ -193,13 +194,23 @@ class SurgeBacktest:
     """Surge rules replayed over a backtest's matches (in published order): their surges.
 
     The pipeline's own core (:class:`monitor.surges.Replay`), so a backtest shows the surges
-    the rule would have raised, not an approximation of them.
+    the rule would have raised, not an approximation of them: an article counts for every
+    feed that carried it, as stored (``sources``, filled by :func:`stored_articles` page by
+    page; articles given otherwise count for their own feed).
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._replay = Replay({r.id: r.surge for r in rules if r.surge is not None})
         self.episodes: dict[str, list[Episode]] = {}
         self.articles: dict[str, Article] = {}  # the surges' members, to list them
+        # article id → every feed that carried it, for the articles being read that more
+        # than one feed carried
+        self.sources: dict[str, list[str]] = {}
+
+    @property
+    def counting(self) -> bool:
+        """Whether any rule is a surge rule (else nothing needs the sources)."""
+        return bool(self._replay.surges)
 
     def add(self, hit: Hit) -> tuple[Episode, ...]:
         """The surges this match starts (none for a rule without ``surge:``)."""
@@ -207,18 +218,37 @@ class SurgeBacktest:
         if rule.surge is None:
             return ()
         self.articles[article.id] = article
-        found = self._replay.add(rule.id, Member(article.id, article.feed, article.published))
+        feeds = dict.fromkeys([article.feed, *self.sources.get(article.id, ())])
+        if rule.feeds:  # limited to some feeds: another feed counts when named in them (its
+            # tags are not stored, so one admitted by a tag:NAME entry is not counted)
+            feeds = {f: None for f in feeds if f == article.feed or f in rule.feeds}
+        found = self._replay.add(
+            rule.id, *(Member(article.id, feed, article.published) for feed in feeds)
+        )
         self.episodes.setdefault(rule.id, []).extend(found)
         return found
 
     def members(self, episode: Episode) -> list[Article]:
-        return [self.articles[m.article_id] for m in episode.members]
+        """The surge's articles, each once (however many feeds carried it), oldest first."""
+        return [self.articles[i] for i in episode.article_ids]
+
+
+class Page(NamedTuple):
+    articles: list[Article]
+    sources: dict[str, list[str]]  # of those articles more than one feed carried
 
 
 def _page(
-    uow: UnitOfWork, *, since: datetime, after: tuple[datetime, str] | None, limit: int
-) -> list[Article]:
-    return uow.articles.page(since=since, after=after, limit=limit)
+    uow: UnitOfWork,
+    *,
+    since: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    sources: bool,
+) -> Page:
+    rows = uow.articles.page(since=since, after=after, limit=limit)
+    carried = uow.articles.sources_of([a.id for a in rows]) if sources and rows else {}
+    return Page(rows, {k: v for k, v in carried.items() if len(v) > 1})
 
 
 def stored_articles(
@@ -226,13 +256,24 @@ def stored_articles(
     since: datetime,
     *,
     page: int = PAGE,
+    sources: dict[str, list[str]] | None = None,
 ) -> Iterator[Article]:
     """The articles published since ``since``, oldest first, read a page at a time by key
-    (published, id): no read holds the store for long, whatever the number of articles."""
+    (published, id): no read holds the store for long, whatever the number of articles.
+
+    ``sources``, when given, holds the feeds that carried each article of the page being
+    read (those more than one feed carried), read in the same short read; it is replaced
+    page by page, so a consumer must use an article's before asking for the next page."""
     after: tuple[datetime, str] | None = None
     while True:
-        rows = store.call(partial(_page, since=since, after=after, limit=page), write=False)
-        yield from rows
-        if len(rows) < page:
+        got = store.call(
+            partial(_page, since=since, after=after, limit=page, sources=sources is not None),
+            write=False,
+        )
+        if sources is not None:
+            sources.clear()
+            sources.update(got.sources)
+        yield from got.articles
+        if len(got.articles) < page:
             return
-        after = (rows[-1].published, rows[-1].id)
+        after = (got.articles[-1].published, got.articles[-1].id)

@@ -21,6 +21,7 @@ from monitor.sources.identity import canonical_url
 from monitor.store import Store, UnitOfWork
 from monitor.store.articles import Seen
 from monitor.stories.folding import Placed, StoryFolder
+from monitor.surges import Source
 from monitor.surging import NewMatches, raise_surges
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class Pipeline:
         fresh: list[Fresh] = []
         for article in chunk:
             quiet = alert_after is not None and article.published < alert_after
-            item = self._ingest_one(uow, matcher, article, now, quiet, result)
+            item = self._ingest_one(uow, matcher, article, now, quiet, result, surging)
             if item is not None:
                 fresh.append(item)
         # Stories are placed after storing and matching, so their locks cover only writes.
@@ -156,14 +157,17 @@ class Pipeline:
         now: datetime,
         quiet: bool,
         result: IngestResult,
+        surging: dict[str, NewMatches],
     ) -> Fresh | None:
         """Store the article; if it is new or changed, match it (None: nothing to do)."""
         link_key = canonical_url(article.link) if article.link else None
-        seen, stored_id = uow.articles.upsert(article, link_key=link_key, now=now)
-        if seen is Seen.KNOWN:
-            return None
+        seen, stored_id, new_source = uow.articles.upsert(article, link_key=link_key, now=now)
         if stored_id != article.id:  # the same story under another id (same link)
             article = replace(article, id=stored_id)
+        if seen is Seen.KNOWN:
+            if new_source:
+                self._count_new_source(uow, matcher, article, surging)
+            return None
         if seen is Seen.NEW:
             result.new += 1
             result.quiet += quiet
@@ -171,6 +175,21 @@ class Pipeline:
             result.changed += 1
         result.events.append(ArticleDiscovered(article, changed=seen is Seen.CHANGED))
         return Fresh(article, quiet, matcher.match(article))
+
+    def _count_new_source(
+        self, uow: UnitOfWork, matcher: Matcher, article: Article, surging: dict[str, NewMatches]
+    ) -> None:
+        """A feed newly carries a stored article (the same guid or canonical link): it is one
+        more feed for the surge rules that matched the article — those that match this feed's
+        copy (a rule limited to some feeds may not) — counted with the chunk's new matches."""
+        rules = [m.rule for m in matcher.match(article) if m.rule.surge is not None]
+        if not rules:
+            return
+        matched = uow.articles.matched_rules(article.id)
+        for rule in rules:
+            if rule.id in matched:
+                pending = surging.setdefault(rule.id, NewMatches(rule))
+                pending.members.add(Source(article.id, article.feed))
 
     def _alert_one(
         self,
@@ -205,7 +224,7 @@ class Pipeline:
                 # No alert per article: the chunk's new matches are counted under the lock
                 # (every copy of a story counts: each feed that carried it is a source).
                 pending = surging.setdefault(match.rule.id, NewMatches(match.rule))
-                pending.articles[article.id] = article.published
+                pending.members.add(Source(article.id, article.feed))
                 continue
             if item.quiet or match.rule.id in told:
                 continue  # one alert per story: an earlier copy raised this rule's

@@ -1,7 +1,9 @@
 """Surges: when does a rule's volume of matches become one alert (pure; one core for all).
 
 A rule with ``surge: {sources: N, within: W}`` counts, at a published time ``t``, the distinct
-feeds among its matching articles published in ``(t - W, t]``. A surge starts when that count
+feeds that carried its matching articles published in ``(t - W, t]`` — an article that
+several feeds carried (the same guid, or the same canonical link) counts for each of them,
+as :class:`Member` is one (article, feed). A surge starts when that count
 reaches N while the rule is *armed*; the rule is then *firing* — quiet — until the count falls
 below N again (re-armed), when the next rise can start another surge.
 
@@ -38,12 +40,28 @@ MIN_SOURCES = 2
 LISTED = 50  # member articles a surge alert keeps (the total is kept too)
 
 
+class Source(NamedTuple):
+    """An article as one feed carried it: the identity of what a surge counts."""
+
+    article_id: str
+    feed: str
+
+
 class Member(NamedTuple):
-    """One matching article of a surge rule, as far as counting is concerned."""
+    """One feed carrying a matching article of a surge rule, as far as counting is concerned.
+
+    Its identity is (article, feed): the same article carried by three feeds (the same guid,
+    or the same canonical link) is three members, one per feed; a feed polled again with the
+    same article is the same member. ``published`` is the article's.
+    """
 
     article_id: str
     feed: str
     published: datetime
+
+    @property
+    def key(self) -> Source:
+        return Source(self.article_id, self.feed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +84,18 @@ class Episode:
 
     @property
     def feeds(self) -> tuple[str, ...]:
-        """The distinct feeds, in the order they first carried the story."""
+        """The distinct feeds, in the order they first carried the story (by published
+        time; the feeds of one article by name)."""
         return tuple(dict.fromkeys(m.feed for m in self.members))
+
+    @property
+    def article_ids(self) -> tuple[str, ...]:
+        """The distinct articles (an article several feeds carried is one), oldest first."""
+        return tuple(dict.fromkeys(m.article_id for m in self.members))
+
+    def carriers(self, article_id: str) -> tuple[str, ...]:
+        """The feeds of the window that carried the article, in the order of ``feeds``."""
+        return tuple(dict.fromkeys(m.feed for m in self.members if m.article_id == article_id))
 
     @property
     def trigger(self) -> Member:
@@ -75,13 +103,14 @@ class Episode:
         return self.members[-1]
 
     def listed(self, limit: int = LISTED) -> tuple[Member, ...]:
-        """At most ``limit`` members, oldest first, each feed's first article before others."""
+        """At most ``limit`` members of distinct articles, oldest first: each feed's first
+        article before others (an article several feeds carried is listed once)."""
         firsts: dict[str, Member] = {}
         for m in self.members:
             firsts.setdefault(m.feed, m)
-        chosen = list(firsts.values())[:limit]
-        taken = {m.article_id for m in chosen}
-        for m in self.members:
+        chosen: list[Member] = []
+        taken: set[str] = set()
+        for m in (*firsts.values(), *self.members):
             if len(chosen) >= limit:
                 break
             if m.article_id not in taken:
@@ -117,8 +146,8 @@ def needed_span(surge: Surge, new: Iterable[datetime]) -> tuple[datetime, dateti
     return min(times) - 2 * surge.within, max(times) + surge.within
 
 
-def _order(m: Member) -> tuple[datetime, str]:
-    return m.published, m.article_id
+def _order(m: Member) -> tuple[datetime, str, str]:
+    return m.published, m.article_id, m.feed
 
 
 def evaluate(
@@ -126,9 +155,10 @@ def evaluate(
 ) -> Outcome:
     """The surges that matches published at ``new`` start, and the rule's state after them.
 
-    ``known``: every match of the rule in :func:`needed_span` (the new ones included).
+    ``known``: every member of the rule in :func:`needed_span` (the new ones included); a
+    member given twice (the same article and feed) counts once.
     """
-    members = sorted({m.article_id: m for m in known}.values(), key=_order)
+    members = sorted({m.key: m for m in known}.values(), key=_order)
     news = sorted(set(new))
     if not members or not news:
         return Outcome(state)
@@ -223,12 +253,17 @@ class Replay:
     _known: dict[str, list[Member]] = field(default_factory=dict)
     _state: dict[str, SurgeState] = field(default_factory=dict)
 
-    def add(self, rule_id: str, member: Member) -> tuple[Episode, ...]:
+    def add(self, rule_id: str, *members: Member) -> tuple[Episode, ...]:
+        """The surges that these members of one article (one per feed that carried it)
+        start, evaluated together as the pipeline does a chunk's."""
+        if not members:
+            return ()
         surge = self.surges[rule_id]
         known = self._known.setdefault(rule_id, [])
-        lo, _ = needed_span(surge, [member.published])
+        times = [m.published for m in members]
+        lo, _ = needed_span(surge, times)
         known[:] = [m for m in known if m.published > lo]
-        known.append(member)
-        out = evaluate(surge, self._state.get(rule_id, SurgeState()), known, [member.published])
+        known.extend(members)
+        out = evaluate(surge, self._state.get(rule_id, SurgeState()), known, times)
         self._state[rule_id] = out.state
         return out.episodes

@@ -15,17 +15,19 @@ from datetime import datetime
 
 from monitor.models import Alert, Rule, SurgeDetail
 from monitor.store import UnitOfWork
-from monitor.surges import Episode, evaluate, needed_span, surge_alert_id
+from monitor.surges import Episode, Source, evaluate, needed_span, surge_alert_id
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class NewMatches:
-    """A surge rule's newly matching articles in one chunk: id → published time."""
+    """A surge rule's new members in one chunk, each an (article, feed): a new matching
+    article is one; so is a feed newly carrying an article the rule matched (the same guid
+    or canonical link in another feed)."""
 
     rule: Rule
-    articles: dict[str, datetime] = field(default_factory=dict)
+    members: set[Source] = field(default_factory=set)
 
 
 def raise_surges(
@@ -43,18 +45,22 @@ def raise_surges(
     """
     raised: list[Alert] = []
     for rule_id in sorted(pending):
-        rule, new = pending[rule_id].rule, pending[rule_id].articles
+        rule, new = pending[rule_id].rule, pending[rule_id].members
         if rule.surge is None or not new:
             continue
-        uow.surges.add_members(rule_id, list(new))
+        # The database decides what is new: a member already counted (a feed polled again
+        # with the same article) is not evaluated twice. Their times are the stored ones (an
+        # edited article keeps its first published time).
+        added = uow.surges.add_members(rule_id, new)
+        if not added:
+            continue
         stored = uow.surges.state(rule_id)
-        after, until = needed_span(rule.surge, new.values())
+        times = [m.published for m in added]
+        after, until = needed_span(rule.surge, times)
         if not stored.version:  # the rule's first surge evaluation: count its earlier matches
-            uow.surges.seed_members(rule_id, after=after, until=until)
+            uow.surges.seed_members(rule_id, after=after, until=until,
+                                    every_source=not rule.feeds)  # fmt: skip
         known = uow.surges.members(rule_id, after=after, until=until)
-        # An edited article keeps its first published time in the store: count by that.
-        kept = {m.article_id: m.published for m in known}
-        times = [kept.get(article_id, t) for article_id, t in new.items()]
         outcome = evaluate(rule.surge, stored.state, known, times)
         uow.surges.save(rule_id, stored, outcome.state, now)
         for episode in outcome.episodes:
@@ -70,7 +76,7 @@ def raise_surges(
 
 def _alert(uow: UnitOfWork, rule: Rule, episode: Episode, now: datetime) -> Alert | None:
     listed = episode.listed()
-    found = uow.surges.articles([m.article_id for m in listed])
+    found = uow.surges.articles([m.article_id for m in listed])  # distinct: see listed()
     trigger_id = episode.trigger.article_id
     trigger = next((a for a in found if a.id == trigger_id), None)
     if trigger is None:
@@ -78,7 +84,10 @@ def _alert(uow: UnitOfWork, rule: Rule, episode: Episode, now: datetime) -> Aler
     if trigger is None:  # pruned meanwhile: nothing to show
         return None
     detail = SurgeDetail(
-        start=episode.start, feeds=episode.feeds, articles=tuple(found), total=len(episode.members)
+        start=episode.start,
+        feeds=episode.feeds,
+        articles=tuple(found),
+        total=len(episode.article_ids),
     )
     alert = Alert(
         id=surge_alert_id(rule.id, episode.start),

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, inspect
 
 from monitor.models import Alert, Article, Hit, Rule, alert_id
 from monitor.store import Store, StoreError, open_store
@@ -320,15 +321,24 @@ def test_claims_from_two_threads_never_overlap(store: Store) -> None:
 def test_article_identity_across_feeds_and_changes(store: Store) -> None:
     with store.write() as uow:
         a = uow.articles
-        assert a.upsert(article(), link_key="k", now=NOW) == (Seen.NEW, "guid-1")
-        assert a.upsert(article(), link_key="k", now=NOW) == (Seen.KNOWN, "guid-1")
-        # Another feed carrying the same story (other guid, same link, same title) is not news.
+        assert a.upsert(article(), link_key="k", now=NOW) == (Seen.NEW, "guid-1", True)
+        assert a.upsert(article(), link_key="k", now=NOW) == (Seen.KNOWN, "guid-1", False)
+        # Another feed carrying the same story (other guid, same link, same title) is not news,
+        # but the feed is new to it (a surge counts it); once.
         other = article(id="guid-elsewhere", feed="aggregator")
-        assert a.upsert(other, link_key="k", now=NOW) == (Seen.KNOWN, "guid-1")
+        assert a.upsert(other, link_key="k", now=NOW) == (Seen.KNOWN, "guid-1", True)
+        assert a.upsert(other, link_key="k", now=NOW) == (Seen.KNOWN, "guid-1", False)
+        # The same guid in a third feed.
+        mirror = article(feed="mirror")
+        assert a.upsert(mirror, link_key="k", now=NOW) == (Seen.KNOWN, "guid-1", True)
         edited = article(content="Militias launched a rocket attack on U.S. forces.")
-        assert a.upsert(edited, link_key="k", now=NOW) == (Seen.CHANGED, "guid-1")
+        assert a.upsert(edited, link_key="k", now=NOW) == (Seen.CHANGED, "guid-1", False)
     feeds = [r[0] for r in rows(store, "SELECT feed FROM article_sources ORDER BY feed")]
-    assert feeds == ["aggregator", "wire"]
+    assert feeds == ["aggregator", "mirror", "wire"]
+    with store.read() as uow:
+        assert uow.articles.sources_of(["guid-1", "gone"]) == {
+            "guid-1": ["aggregator", "mirror", "wire"]  # seen at the same time: by name
+        }
     assert rows(store, "SELECT content FROM articles")[0][0].startswith(
         "Militias launched a rocket"
     )
@@ -371,7 +381,7 @@ def test_an_entry_without_its_own_id_joins_the_story_at_its_link(store: Store) -
             article(id="https://news.example/a", feed="agg", title="Other title"),
             link_key="https://news.example/a", now=NOW,
         )  # fmt: skip
-    assert joined == (Seen.KNOWN, "guid-1")
+    assert joined == (Seen.KNOWN, "guid-1", True)
 
 
 def test_alerts_are_unique_per_rule_and_article_and_load_back(store: Store) -> None:
@@ -498,7 +508,52 @@ def test_the_migrations_build_exactly_the_tables_the_queries_use(store: Store) -
 
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        # Alembic does not compare primary keys: a key the queries rely on for ON CONFLICT
+        inspector = inspect(conn)
+        keys = {
+            t.name: inspector.get_pk_constraint(t.name)["constrained_columns"]
+            for t in metadata.sorted_tables
+        }
     assert diff == []
+    assert keys == {t.name: [c.name for c in t.primary_key.columns] for t in metadata.sorted_tables}
+
+
+def test_surge_members_from_before_0007_are_kept_and_keyed_by_feed(store_url: str) -> None:
+    """0007 re-keys ``surge_matches`` by (rule, article, feed); the rows stored are kept."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from monitor.store.migrate import _config
+    from monitor.store.tables import surge_matches
+
+    url = store_url.replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = _config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0006")
+            conn.execute(
+                insert(surge_matches),
+                {"rule_id": "r", "article_id": "a1", "feed": "wire", "published_at": NOW},
+            )
+    finally:
+        engine.dispose()
+    s = open_store(store_url)
+    try:
+        with s.engine.begin() as conn:  # the same article from another feed: a row of its own
+            conn.execute(
+                insert(surge_matches),
+                {"rule_id": "r", "article_id": "a1", "feed": "bbc", "published_at": NOW},
+            )
+        got = rows(s, "SELECT article_id, feed FROM surge_matches ORDER BY feed")
+        assert got == [("a1", "bbc"), ("a1", "wire")]
+        with s.read() as uow:
+            members = uow.surges.members("r", after=NOW - timedelta(hours=1), until=NOW)
+        assert sorted(m.feed for m in members) == ["bbc", "wire"]
+        assert rows(s, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
+    finally:
+        s.close()
 
 
 async def test_a_heartbeat_never_waits_behind_busy_store_threads(tmp_path: Path) -> None:

@@ -34,6 +34,19 @@ def replay(surge: Surge, members: list[Member]) -> list[tuple[datetime, tuple[st
     return out
 
 
+def carried(rng: random.Random, feeds: str, n: int, span: int) -> list[Member]:
+    """``n`` articles, each carried by one to three feeds under the same id and published
+    time (a wire article in several outlets), some given twice (a feed polled again)."""
+    out: list[Member] = []
+    for i in range(n):
+        at = T0 + timedelta(minutes=rng.randrange(0, span, 5))
+        for feed in rng.sample(feeds, min(len(feeds), rng.choice([1, 1, 2, 3]))):
+            out.append(Member(f"a{i}", feed, at))
+            if rng.random() < 0.1:
+                out.append(Member(f"a{i}", feed, at))
+    return out
+
+
 def reference(surge: Surge, members: list[Member]) -> list[datetime]:
     """The definition, by brute force: at each match time, the count just before (strictly
     earlier matches) re-arms the rule when below N; the count at it starts a surge."""
@@ -87,12 +100,52 @@ def test_in_order_replay_is_the_definition(seed: int) -> None:
     assert [start for start, _ in replay(surge, members)] == reference(surge, members)
 
 
+def test_one_article_carried_by_three_feeds_counts_three_feeds() -> None:
+    """Regression: the same article (one id) in three feeds counted for its first feed only."""
+    wire = [Member("wire-1", feed, T0) for feed in ("reuters", "bbc", "ap")]
+    got = replay(TWO_HOURS, wire)
+    assert got == [(T0, ("ap", "bbc", "reuters"))]
+    (episode,) = evaluate(TWO_HOURS, SurgeState(), wire, [T0]).episodes
+    assert episode.article_ids == ("wire-1",)
+    assert [x.article_id for x in episode.listed()] == ["wire-1"]  # listed once
+    assert episode.carriers("wire-1") == ("ap", "bbc", "reuters")
+
+
+def test_a_feed_giving_the_same_article_again_counts_once() -> None:
+    polled_again = [m(1, "reuters", 0), m(1, "reuters", 0), m(2, "bbc", 10), m(2, "bbc", 10)]
+    assert replay(TWO_HOURS, polled_again) == []
+    assert replay(TWO_HOURS, [*polled_again, m(3, "ap", 20)]) != []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_articles_carried_by_several_feeds_replay_as_the_definition(seed: int) -> None:
+    rng = random.Random(seed)
+    surge = Surge(rng.choice([2, 3, 4]), timedelta(minutes=rng.choice([30, 60, 120])))
+    members = carried(rng, "abcdef"[: rng.randint(2, 6)], rng.randint(1, 80), 24 * 60)
+    assert [start for start, _ in replay(surge, members)] == reference(surge, members)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_articles_feeds_added_together_give_the_definition(seed: int) -> None:
+    """As the backtest does: every feed that carried an article, in one call."""
+    rng = random.Random(seed)
+    members = carried(rng, "abcde", 60, 12 * 60)
+    by_article: dict[str, list[Member]] = {}
+    for x in sorted(members, key=lambda x: (x.published, x.article_id)):
+        by_article.setdefault(x.article_id, []).append(x)
+    r, starts = Replay({"r": TWO_HOURS}), []
+    for group in by_article.values():
+        starts.extend(e.start for e in r.add("r", *group))
+    assert starts == reference(TWO_HOURS, members)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_chunks_in_order_give_the_same_surges_as_one_by_one(seed: int) -> None:
     """The pipeline evaluates a chunk of a feed's new matches at once, against the stored ones."""
     rng = random.Random(seed)
+    single = [m(i, rng.choice("abcd"), rng.randrange(0, 12 * 60, 3)) for i in range(80)]
     members = sorted(
-        (m(i, rng.choice("abcd"), rng.randrange(0, 12 * 60, 3)) for i in range(80)),
+        single if seed % 2 else carried(rng, "abcd", 50, 12 * 60),
         key=lambda x: (x.published, x.article_id),
     )
     state, known, starts = SurgeState(), list[Member](), []
@@ -112,7 +165,10 @@ def test_any_arrival_order_finds_a_surge_exactly_when_there_is_one(seed: int) ->
     """Feeds are polled at different times, so matches arrive out of published order: a surge
     is still found (a late article can complete an earlier window), and none is invented."""
     rng = random.Random(seed)
-    members = [m(i, rng.choice("abcd"), rng.randrange(0, 8 * 60, 7)) for i in range(12)]
+    if seed % 2:
+        members = [m(i, rng.choice("abcd"), rng.randrange(0, 8 * 60, 7)) for i in range(12)]
+    else:  # an article's feeds arrive at different times, some twice
+        members = carried(rng, "abcd", 8, 8 * 60)
     arrival = members[:]
     rng.shuffle(arrival)
     state, known, starts = SurgeState(), list[Member](), []

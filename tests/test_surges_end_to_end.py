@@ -152,3 +152,59 @@ def test_explain_says_whether_articles_make_a_surge(tmp_path: Path) -> None:
     one = runner.invoke(main, [*args, str(jsonl(["reuters", "reuters", "reuters"]))])
     assert one.exit_code == 0, one.output
     assert "would make no surge: 3 matching article(s) from 1 feed(s)" in one.output
+
+
+def test_one_wire_article_in_three_feeds_end_to_end(
+    tmp_path: Path, webhook_receiver: WebhookReceiver
+) -> None:
+    """Three feeds carry the very same wire item (one guid, one link): a surge of three
+    feeds and one article, delivered once; ``backtest`` counts the feeds the store recorded,
+    and ``explain`` the feeds given."""
+    config = setup(tmp_path, webhook_receiver)
+    published = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=15)
+    item = (
+        "<item><guid>wire-77</guid><title>Iran says it will close Hormuz</title>"
+        f"<link>https://wire.example/77</link><pubDate>{format_datetime(published)}</pubDate>"
+        "</item>"
+    )
+    for name in ("reuters", "bbc", "ap"):
+        (tmp_path / f"{name}.rss").write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+            f"{item}</channel></rss>",
+            encoding="utf-8",
+        )
+    runner = CliRunner()
+    for _ in range(2):  # polled twice: still one surge
+        polled = runner.invoke(main, ["poll", "--once", "--config", str(config)])
+        assert polled.exit_code == 0, polled.output
+    [request] = webhook_receiver.requests
+    surge = request.json()["surge"]
+    assert sorted(surge["feeds"]) == ["ap", "bbc", "reuters"]
+    assert surge["total"] == 1
+    assert [a["link"] for a in surge["articles"]] == ["https://wire.example/77"]
+
+    backtest = runner.invoke(main, ["backtest", "--since", "1d", "--config", str(config)])
+    assert backtest.exit_code == 0, backtest.output
+    assert "1 surge(s)" in backtest.output
+    assert "3 feeds (ap, bbc, reuters), 1 article(s)" in backtest.output
+    assert "      ap, bbc, reuters: Iran says it will close Hormuz" in backtest.output
+    as_json = runner.invoke(main, ["backtest", "--json", "--since", "1d", "--config", str(config)])
+    [record] = [r["surge"] for r in map(json.loads, as_json.output.splitlines()) if "surge" in r]
+    assert record["total"] == 1 and record["articles"][0]["feeds"] == ["ap", "bbc", "reuters"]
+    assert record["start"] == surge["start"]
+
+    (tmp_path / "hormuz.yaml").write_text(RULES, encoding="utf-8")
+    lines = tmp_path / "copies.jsonl"
+    lines.write_text(
+        "".join(
+            json.dumps({"id": "wire-77", "feed": feed, "title": "Iran says it will close Hormuz",
+                        "published": published.isoformat()}) + "\n"
+            for feed in ("reuters", "bbc", "ap", "ap")
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    explained = runner.invoke(
+        main, ["explain", "--rules", str(tmp_path / "hormuz.yaml"), "--rule", "hormuz", str(lines)]
+    )
+    assert explained.exit_code == 0, explained.output
+    assert "3 feeds (ap, bbc, reuters), 1 article(s)" in explained.output

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -322,3 +324,146 @@ async def test_a_surge_whose_article_had_an_alert_before_is_reported_not_lost_si
                         news("bbc", 1, 30))  # fmt: skip
     assert late == []
     assert "surge at 2026-11-25T09:00:00+00:00 not alerted: its last article ap-1" in caplog.text
+
+
+# -- the same article carried by several feeds -----------------------------------------------
+
+
+def carried_by(article: Article, feed: str, **changes: object) -> Article:
+    """``article`` as another feed carries it (the same guid unless ``changes`` say not)."""
+    return replace(article, feed=feed, **changes)  # type: ignore[arg-type]
+
+
+async def test_one_wire_article_in_three_feeds_is_a_surge_of_three_feeds(
+    store: Store, ruleset: RuleSet, settings: Settings
+) -> None:
+    """Regression: a second and third feed carrying the very same article (same guid) were
+    not counted — the article was known, so the pipeline stopped before counting — and the
+    surge never came."""
+    p = make_pipeline(store, ruleset, settings)
+    wire = news("wire", 1, 0)
+    assert await ingest(p, wire) == []
+    assert await ingest(p, carried_by(wire, "bbc")) == []
+    raised = await ingest(p, carried_by(wire, "ap"))
+    assert len(raised) == 1
+    with store.read() as uow:
+        alert = uow.alerts.load(raised[0])
+        listed = uow.alerts.recent()
+    assert alert is not None and alert.surge is not None
+    assert sorted(alert.surge.feeds) == ["ap", "bbc", "wire"]
+    assert [a.id for a in alert.surge.articles] == ["wire-1"]  # the article once
+    assert alert.surge.total == 1 and alert.article.id == "wire-1"
+    assert alert.hits  # the article's own match
+    assert [s.surge for s in listed] == [(3, 1)]  # 3 feeds, 1 article
+    members = rows(store, "SELECT article_id, feed FROM surge_matches ORDER BY feed")
+    assert members == [("wire-1", "ap"), ("wire-1", "bbc"), ("wire-1", "wire")]
+
+
+async def test_the_same_story_under_one_canonical_link_counts_once_per_feed(
+    store: Store, ruleset: RuleSet, settings: Settings
+) -> None:
+    """Other guids, the same link (tracking parameters aside) and title: one stored article
+    that three feeds carried."""
+    p = make_pipeline(store, ruleset, settings)
+    wire = news("wire", 1, 0)
+    copies = [
+        carried_by(wire, feed, id=f"{feed}-guid", link=f"{wire.link}?utm_source={feed}")
+        for feed in ("bbc", "ap")
+    ]
+    assert await ingest(p, wire, copies[0]) == []
+    assert len(await ingest(p, copies[1])) == 1
+    assert rows(store, "SELECT count(*) FROM articles") == [(1,)]
+
+
+async def test_a_feed_polled_again_with_the_same_article_counts_once(
+    store: Store, ruleset: RuleSet, settings: Settings
+) -> None:
+    p = make_pipeline(store, ruleset, settings)
+    wire = news("wire", 1, 0)
+    for _ in range(3):  # each feed polled three times: still two feeds
+        assert await ingest(p, wire, carried_by(wire, "bbc")) == []
+    assert rows(store, "SELECT count(*) FROM surge_matches") == [(2,)]
+    assert len(await ingest(p, carried_by(wire, "ap"))) == 1
+    with store.read() as uow:
+        version = uow.surges.state("strait").version
+    for _ in range(3):  # and the surge is raised once
+        assert await ingest(p, wire, carried_by(wire, "bbc"), carried_by(wire, "ap")) == []
+    assert rows(store, "SELECT count(*) FROM surge_matches") == [(3,)]
+    assert len(surge_alerts(store)) == 1
+    with store.read() as uow:
+        assert uow.surges.state("strait").version == version  # nothing evaluated again
+
+
+async def test_a_copy_in_a_feed_the_rule_does_not_watch_does_not_count(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "limited.yaml"
+    path.write_text(
+        "rules:\n  - {id: strait, title: S, query: 'Hormuz', feeds: [wire, bbc, ap],"
+        " surge: {sources: 3, within: 2h}}\n",
+        encoding="utf-8",
+    )
+    limited = load_rules([path]).ruleset
+    assert limited is not None
+    p = make_pipeline(store, limited, settings)
+    wire = news("wire", 1, 0)
+    assert await ingest(p, wire, carried_by(wire, "bbc"), carried_by(wire, "blog")) == []
+    assert len(await ingest(p, carried_by(wire, "ap"))) == 1
+    with store.read() as uow:
+        alert = uow.alerts.load(surge_alerts(store)[0][0])
+    assert alert is not None and alert.surge is not None
+    assert sorted(alert.surge.feeds) == ["ap", "bbc", "wire"]  # not the blog
+
+
+async def test_a_new_feeds_backfilled_copy_counts_but_raises_no_alert(
+    store: Store, ruleset: RuleSet, settings: Settings
+) -> None:
+    """A copy on a feed's first poll, older than its backfill limit, is counted like any
+    quiet article: the surge it completes is taken as known (the rule is firing)."""
+    p = make_pipeline(store, ruleset, settings)
+    wire = news("wire", 1, 0)
+    assert await ingest(p, wire, carried_by(wire, "bbc")) == []
+    result = await p.ingest([carried_by(wire, "ap")], now=NOW, first_poll=True,
+                            backfill_after=NOW - timedelta(hours=1))  # fmt: skip
+    assert result.alerts == []
+    with store.read() as uow:
+        assert uow.surges.state("strait").state == SurgeState(True, wire.published)
+
+
+@pytest.mark.parametrize("same_guid", [True, False], ids=["same-guid", "same-link"])
+def test_three_feeds_bringing_one_wire_article_at_once_from_two_instances_fire_once(
+    pg_url: str, settings: Settings, tmp_path: Path, same_guid: bool
+) -> None:
+    """Three feeds carry one wire article under the same link, polled at the same moment by
+    two instances (three threads, two stores), for several rounds: one surge per round,
+    listing the three feeds."""
+    rounds = 6
+    rules = "rules:\n" + "".join(
+        f"  - {{id: s{i}, title: S{i}, query: 'topic{i}', surge: {{sources: 3, within: 2h}}}}\n"
+        for i in range(rounds)
+    )
+    path = tmp_path / "surge-rules.yaml"
+    path.write_text(rules, encoding="utf-8")
+    loaded = load_rules([path])
+    assert loaded.ruleset is not None, loaded.errors
+    stores = [open_store(pg_url), open_store(pg_url)]
+    try:
+        pipelines = [make_pipeline(s, loaded.ruleset, settings) for s in stores]
+        for i in range(rounds):
+            wire = news("wire", i, 30, text=f"topic{i}")
+            copies = [
+                carried_by(wire, feed, id=wire.id if same_guid else f"{feed}-{i}",
+                           link=f"{wire.link}?utm_source={feed}")
+                for feed in ("wire", "bbc", "ap")
+            ]  # fmt: skip
+            raised = _at_once([(pipelines[k % 2], c) for k, c in enumerate(copies)])
+            assert sum(len(r) for r in raised) == 1, (i, raised)
+            feeds = rows(stores[0], "SELECT feeds FROM surges WHERE rule_id = :r", {"r": f"s{i}"})
+            assert [sorted(json.loads(f[0])) for f in feeds] == [["ap", "bbc", "wire"]]
+        counts = rows(stores[0], "SELECT rule_id, count(*) FROM alerts GROUP BY rule_id")
+        assert sorted(counts) == [(f"s{i}", 1) for i in range(rounds)]
+        members = rows(stores[0], "SELECT count(*) FROM surge_matches")
+        assert members == [(3 * rounds,)]
+    finally:
+        for s in stores:
+            s.close()

@@ -99,8 +99,9 @@ def _surge_record(rule_id: str, episode: Episode, surges: SurgeBacktest) -> str:
     return json.dumps(
         {"rule_id": rule_id,
          "surge": {"start": episode.start.isoformat(), "feeds": list(episode.feeds),
-                   "total": len(episode.members),
-                   "articles": [{"article_id": a.id, "feed": a.feed, "title": a.title,
+                   "total": len(episode.article_ids),
+                   "articles": [{"article_id": a.id, "feed": a.feed,
+                                 "feeds": list(episode.carriers(a.id)), "title": a.title,
                                  "published": a.published.isoformat()}
                                 for a in surges.members(episode)]}},
         ensure_ascii=False,
@@ -123,13 +124,12 @@ def _echo_surges(rules: RuleSet, rule_id: str, surges: SurgeBacktest) -> None:
         start = episode.start.strftime("%Y-%m-%d %H:%M %Z")
         click.echo(
             f"  surge at {start}: {len(episode.feeds)} feeds ({feeds}),"
-            f" {len(episode.members)} article(s)"
+            f" {len(episode.article_ids)} article(s)"
         )
         members = surges.members(episode)
         for article in members[:SURGE_LISTED]:
-            click.echo(
-                f"      {safe(article.feed)}: {safe(article.title.replace(chr(10), ' ')[:120])}"
-            )
+            feeds = ", ".join(safe(f) for f in episode.carriers(article.id))
+            click.echo(f"      {feeds}: {safe(article.title.replace(chr(10), ' ')[:120])}")
         if len(members) > SURGE_LISTED:
             click.echo(f"      … and {len(members) - SURGE_LISTED} more")
 
@@ -199,7 +199,7 @@ def backtest_cmd(
     matches = 0
     try:
         for hit in backtest(
-            stored_articles(store, start),
+            stored_articles(store, start, sources=surges.sources if surges.counting else None),
             candidate,
             active=None if as_json else active,  # the lines carry no comparison
             only=rule_id,

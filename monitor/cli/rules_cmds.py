@@ -290,14 +290,16 @@ def explain_surge(rule_id: str, surge: Surge, matched: Sequence[Article]) -> lis
         start = episode.start.strftime("%Y-%m-%d %H:%M %Z")
         lines.append(
             f"  surge at {start}: {len(episode.feeds)} feeds"
-            f" ({', '.join(safe(f) for f in episode.feeds)}), {len(episode.members)} article(s)"
+            f" ({', '.join(safe(f) for f in episode.feeds)}),"
+            f" {len(episode.article_ids)} article(s)"
         )
         shown = episode.listed(EXPLAIN_SURGE_LISTED)
         for m in shown:
             title = safe(titles[m.article_id].replace("\n", " "))[:100]
-            lines.append(f"    {m.published.strftime('%H:%M')} {safe(m.feed)}: {title}")
-        if len(episode.members) > len(shown):
-            lines.append(f"    … and {len(episode.members) - len(shown)} more")
+            carriers = ", ".join(safe(f) for f in episode.carriers(m.article_id))
+            lines.append(f"    {m.published.strftime('%H:%M')} {carriers}: {title}")
+        if len(episode.article_ids) > len(shown):
+            lines.append(f"    … and {len(episode.article_ids) - len(shown)} more")
     return lines
 
 

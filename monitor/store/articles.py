@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
@@ -48,6 +48,7 @@ class Seen(enum.Enum):
 class Stored(NamedTuple):
     seen: Seen
     id: str  # the id the article is stored under
+    new_source: bool  # this feed had not carried the article before (the database decided)
 
 
 def _same_story(a_title: str, b_title: str) -> bool:
@@ -63,7 +64,11 @@ class ArticleRepo:
         self._conn = conn
 
     def upsert(self, article: Article, *, link_key: str | None, now: datetime) -> Stored:
-        """Store an incoming article; says whether it is new, changed or known, and its id."""
+        """Store an incoming article; says whether it is new, changed or known, its id, and
+        whether its feed newly carries it (a known article from another feed: the same guid,
+        or the same canonical link and title). The last is the insert of the (article, feed)
+        row itself, ON CONFLICT DO NOTHING: of two instances recording the same feed, one is
+        told it is new."""
         conn = self._conn
         c = articles.c
         stored = conn.execute(
@@ -92,17 +97,16 @@ class ArticleRepo:
             values = article_to_row(article)
             values.update(link_key=link_key, first_seen_at=now, last_seen_at=now, updated_at=now)
             if insert_ignore(conn, articles, values):
-                self._carried_by(article.id, article.feed, now)
-                return Stored(Seen.NEW, article.id)
+                return Stored(Seen.NEW, article.id, self._carried_by(article.id, article.feed, now))
             # Inserted meanwhile by another instance: the same id, handled as known below.
             stored = conn.execute(
                 select(c.id, c.feed, c.title, c.link_key, c.content_hash).where(c.id == article.id)
             ).one()
         stored_id: str = stored.id
-        self._carried_by(stored_id, article.feed, now)
+        new_source = self._carried_by(stored_id, article.feed, now)
         if stored.content_hash == article.content_hash or article.feed != stored.feed:
             conn.execute(update(articles).where(c.id == stored_id).values(last_seen_at=now))
-            return Stored(Seen.KNOWN, stored_id)
+            return Stored(Seen.KNOWN, stored_id, new_source)
         values = article_to_row(article)
         for key in ("id", "feed", "published_at"):
             values.pop(key)
@@ -111,11 +115,12 @@ class ArticleRepo:
             .where(c.id == stored_id)
             .values(**values, last_seen_at=now, updated_at=now)
         )
-        return Stored(Seen.CHANGED, stored_id)
+        return Stored(Seen.CHANGED, stored_id, new_source)
 
-    def _carried_by(self, article_id: str, feed: str, now: datetime) -> None:
-        insert_ignore(self._conn, article_sources,
-                      {"article_id": article_id, "feed": feed, "seen_at": now})  # fmt: skip
+    def _carried_by(self, article_id: str, feed: str, now: datetime) -> bool:
+        """Record that the feed carried the article; True when it had not before."""
+        return insert_ignore(self._conn, article_sources,
+                             {"article_id": article_id, "feed": feed, "seen_at": now})  # fmt: skip
 
     def matched_rules(self, article_id: str) -> set[str]:
         rows = self._conn.execute(
@@ -161,6 +166,22 @@ class ArticleRepo:
             select(s.feed).where(s.article_id == article_id).order_by(s.seen_at, s.feed)
         )
         return [r[0] for r in rows]
+
+    def sources_of(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every feed that carried each of these articles, in the order they did (one
+        statement for a backtest's page)."""
+        if not article_ids:
+            return {}
+        s = article_sources.c
+        rows = self._conn.execute(
+            select(s.article_id, s.feed)
+            .where(s.article_id.in_(list(article_ids)))
+            .order_by(s.seen_at, s.feed)
+        )
+        found: dict[str, list[str]] = {}
+        for r in rows:
+            found.setdefault(r.article_id, []).append(r.feed)
+        return found
 
     def page(self, *, since: datetime, after: tuple[datetime, str] | None, limit: int
              ) -> list[Article]:  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table
+from sqlalchemy import Connection, Row, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -24,11 +24,20 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
 
 
 def insert_select_ignore(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Select[Any]
-) -> None:
-    """INSERT … SELECT, skipping the rows whose key exists (the database decides)."""
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Select[Any],
+    *,
+    returning: Sequence[str] = (),
+) -> Sequence[Row[Any]]:
+    """INSERT … SELECT, skipping the rows whose key exists (the database decides); the
+    ``returning`` columns of the rows this call inserted (none asked: an empty list)."""
     stmt = _insert(conn, table).from_select(list(columns), rows).on_conflict_do_nothing()
-    conn.execute(stmt)
+    if not returning:
+        conn.execute(stmt)
+        return []
+    return conn.execute(stmt.returning(*(table.c[c] for c in returning))).all()
 
 
 def upsert(

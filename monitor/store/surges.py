@@ -8,19 +8,26 @@ that another instance changed meanwhile is refused by the database rather than s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, literal, select, update
+from sqlalchemy import Connection, literal, select, tuple_, update
 
 from monitor.models import Article, Hit, SurgeDetail
 from monitor.store.codec import article_from_row, hits_from_json
 from monitor.store.errors import StoreBusy
 from monitor.store.sql import insert_ignore, insert_select_ignore
-from monitor.store.tables import articles, matches, surge_matches, surge_state, surges
-from monitor.surges import Member, SurgeState
+from monitor.store.tables import (
+    article_sources,
+    articles,
+    matches,
+    surge_matches,
+    surge_state,
+    surges,
+)
+from monitor.surges import Member, Source, SurgeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,37 +85,51 @@ class SurgeRepo:
         if not done:
             raise SurgeStateConflict(f"the surge state of rule {rule_id} changed meanwhile")
 
-    def add_members(self, rule_id: str, article_ids: Sequence[str]) -> None:
-        """Count these stored articles among the rule's matches (their feed and published
-        time as stored: an edited article keeps its first)."""
-        if not article_ids:
-            return
-        a = articles.c
-        insert_select_ignore(
+    def add_members(self, rule_id: str, sources: Iterable[Source]) -> list[Member]:
+        """Count these (article, feed) among the rule's members: stored articles, each from
+        a feed that carried it; the members this call added, with the published time as
+        stored (an edited article keeps its first). A member already counted — the same
+        article and feed — is not added again, and not returned."""
+        wanted = [tuple(x) for x in set(sources)]
+        if not wanted:
+            return []
+        a, s = articles.c, article_sources.c
+        rows = insert_select_ignore(
             self._conn,
             surge_matches,
             ("rule_id", "article_id", "feed", "published_at"),
-            select(literal(rule_id), a.id, a.feed, a.published_at).where(
-                a.id.in_(list(article_ids))
-            ),
+            select(literal(rule_id), s.article_id, s.feed, a.published_at)
+            .join(articles, a.id == s.article_id)
+            .where(tuple_(s.article_id, s.feed).in_(wanted)),
+            returning=("article_id", "feed", "published_at"),
         )
+        return [Member(r.article_id, r.feed, r.published_at) for r in rows]
 
-    def seed_members(self, rule_id: str, *, after: datetime, until: datetime) -> None:
+    def seed_members(
+        self, rule_id: str, *, after: datetime, until: datetime, every_source: bool = True
+    ) -> None:
         """Count the rule's recorded matches published in ``(after, until]``: for a rule that
         has just been given ``surge:``, its matches from before count as well (read once,
-        through ``matches``, before the rule has a state)."""
-        a, m = articles.c, matches.c
+        through ``matches``, before the rule has a state). Each counts once per feed that
+        carried it — ``every_source`` False: for the feed it was stored from only (a rule
+        limited to some feeds, whose copies in other feeds were never matched)."""
+        a, m, s = articles.c, matches.c, article_sources.c
+        feed = s.feed if every_source else a.feed
+        query = select(literal(rule_id), a.id, feed, a.published_at).join(
+            matches, m.article_id == a.id
+        )
+        if every_source:
+            query = query.join(article_sources, s.article_id == a.id)
         insert_select_ignore(
             self._conn,
             surge_matches,
             ("rule_id", "article_id", "feed", "published_at"),
-            select(literal(rule_id), a.id, a.feed, a.published_at)
-            .join(matches, m.article_id == a.id)
-            .where(m.rule_id == rule_id, a.published_at > after, a.published_at <= until),
+            query.where(m.rule_id == rule_id, a.published_at > after, a.published_at <= until),
         )
 
     def members(self, rule_id: str, *, after: datetime, until: datetime) -> list[Member]:
-        """The rule's matches published in ``(after, until]`` (one index range)."""
+        """The rule's members published in ``(after, until]`` (one index range): an article
+        several feeds carried is a member per feed."""
         sm = surge_matches.c
         rows = self._conn.execute(
             select(sm.article_id, sm.feed, sm.published_at).where(

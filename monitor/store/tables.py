@@ -192,7 +192,9 @@ surge_state = Table(
 )
 
 # The matches of surge rules by published time (the rule's window is read by range, not by
-# scanning every match of the rule): written beside ``matches`` for rules with ``surge:``.
+# scanning every match of the rule): written beside ``matches`` for rules with ``surge:``,
+# one row per feed that carried the matching article (the same article in three feeds is
+# three feeds of the count).
 surge_matches = Table(
     "surge_matches",
     metadata,
@@ -200,7 +202,7 @@ surge_matches = Table(
     Column("article_id", Text, nullable=False),
     Column("feed", Text, nullable=False),
     Column("published_at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("rule_id", "article_id"),
+    PrimaryKeyConstraint("rule_id", "article_id", "feed"),
     Index("surge_matches_window", "rule_id", "published_at"),
     Index("surge_matches_article", "article_id"),
 )
