@@ -135,7 +135,12 @@ class Pipeline:
             if item is not None:
                 fresh.append(item)
         # Stories are placed after storing and matching, so their locks cover only writes.
-        stories = self._stories.place(uow, [f.article for f in fresh], now) if self._stories else {}
+        stories = (
+            self._stories.place(uow, [f.article for f in fresh], now,
+                                quiet={f.article.id for f in fresh if f.quiet})
+            if self._stories
+            else {}
+        )  # fmt: skip
         for item in fresh:
             self._alert_one(uow, item, now, result, raised, surging, stories.get(item.article.id))
         # Routing decides storms and cooldowns, and surges start, under per-rule locks: all

@@ -11,7 +11,7 @@ writer already serialises.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -53,10 +53,19 @@ class StoryFolder:
         self.window = timedelta(hours=config.window_hours)
 
     def place(
-        self, uow: UnitOfWork, articles: Sequence[Article], now: datetime
+        self,
+        uow: UnitOfWork,
+        articles: Sequence[Article],
+        now: datetime,
+        *,
+        quiet: Collection[str] = (),
     ) -> dict[str, Placed]:
         """The story of each article (stored already, under its stored id); an article too
-        short to fingerprint is in none. One already in a story (an edited copy) stays there."""
+        short to fingerprint is in none. One already in a story (an edited copy) stays there.
+
+        A ``quiet`` article (its id: a new feed's backfill, or older than the retention)
+        joins its story and its feed is a source of it, but its joining is not news: no
+        story update is queued for it."""
         placed: dict[str, Placed] = {}
         known = uow.stories.stories_of([a.id for a in articles])
         fresh: list[tuple[Article, Fingerprint]] = []
@@ -72,7 +81,7 @@ class StoryFolder:
         since = now - self.window
         for article, fp in fresh:
             where = placed[article.id] = self._place_one(uow, article, fp, since, now)
-            if where.new_source and self._on_new_source is not None:
+            if where.new_source and self._on_new_source is not None and article.id not in quiet:
                 self._on_new_source(uow, where.story_id, now)
         return placed
 

@@ -96,7 +96,8 @@ def test_error_examples(body: str) -> None:
 
 @pytest.mark.parametrize("body", blocks("surge"))
 def test_surge_examples(body: str, tmp_path: Path) -> None:
-    """Each line an article (HH:MM feed); ``→ surge: feeds`` where the surge alert is raised."""
+    """Each line an article (HH:MM feed, ``#id`` for one that several feeds carry: the same
+    id); ``→ surge: feeds`` where the surge alert is raised."""
     lines = body.strip().splitlines()
     path = tmp_path / "r.yaml"
     path.write_text(f"rules:\n  - id: r\n    title: T\n    query: x\n    {lines[0]}\n", "utf-8")
@@ -108,10 +109,11 @@ def test_surge_examples(body: str, tmp_path: Path) -> None:
     day = datetime(2026, 1, 1, tzinfo=UTC)
     for n, line in enumerate(lines[1:]):
         article, _, expected = line.partition("→")
-        clock, feed = article.split()
+        clock, feed, *name = article.split()
         hours, minutes = map(int, clock.split(":"))
         at = day + timedelta(hours=hours, minutes=minutes)
-        episodes = replay.add("r", Member(f"a{n}", feed, at))
+        article_id = name[0].removeprefix("#") if name else f"a{n}"
+        episodes = replay.add("r", Member(article_id, feed, at))
         if expected.strip():
             feeds = expected.strip().removeprefix("surge: ").split(", ")
             assert [(e.start, list(e.feeds)) for e in episodes] == [(at, feeds)], line

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.app import App
+from monitor.bus import EventBus
 from monitor.config import Settings
+from monitor.notifiers.routing import enqueue_alert
+from monitor.pipeline import Pipeline
 from monitor.rules import RuleSet
 from monitor.store import Store, open_store
 from monitor.store.copy import copy_store
+from monitor.stories import StoriesConfig
+from monitor.stories.folding import StoryFolder
 from tests.conftest import MakeSettings
 from tests.stores import execute, rows
 
@@ -119,3 +127,55 @@ def test_a_lookup_is_bounded_and_ranks_the_stories_sharing_most_bands_first(stor
         assert len(found) == MAX_CANDIDATES
         assert found[0].id == "same" and found[0].signature == b"\1" * 512
         assert uow.stories.candidates([7, 8, 9], since=NOW + timedelta(hours=1)) == []
+
+
+@pytest.mark.parametrize("quiet", ["backfill", "retention"])
+async def test_a_quiet_copy_joins_the_story_but_queues_no_update_on_both_backends(
+    store: Store, ruleset: RuleSet, make_settings: MakeSettings, quiet: str
+) -> None:
+    """Regression: a copy that is not news — a new feed's backfill on its first poll, or one
+    older than the retention — queued a story update. It joins the story and its feed is a
+    source; an update waits for a copy that is news."""
+    from monitor.notifiers.story_updates import queue_story_updates
+
+    settings = make_settings(
+        feeds=[],
+        channels={
+            "hook": {"type": "webhook", "url": "https://hooks.example/x", "story_updates": True}
+        },
+    )
+    pipeline = Pipeline(
+        store,
+        lambda: ruleset,
+        lambda uow, alert, now: enqueue_alert(uow, alert, settings, now),
+        EventBus(),
+        retention=timedelta(days=90),
+        stories=StoryFolder(
+            StoriesConfig(),
+            on_new_source=lambda uow, story, now: queue_story_updates(
+                uow, story, channels=settings.channels, minutes=5, now=now
+            ),
+        ),
+    )
+    await pipeline.ingest([WIRE], now=NOW)
+    execute(store, "UPDATE outbox SET status = 'sent', sent_at = :t", {"t": NOW})
+    at = NOW + timedelta(minutes=1)
+    if quiet == "backfill":  # the outlet's first poll; its copy is older than the limit
+        result = await pipeline.ingest(
+            [COPY], now=at, first_poll=True, backfill_after=at - timedelta(minutes=5)
+        )
+    else:
+        result = await pipeline.ingest([replace(COPY, published=NOW - timedelta(days=100))],
+                                       now=at)  # fmt: skip
+    assert result.quiet == 1 and result.alerts == []
+    assert rows(store, "SELECT story_id FROM story_articles WHERE article_id = :a",
+                {"a": COPY.id}) == [(WIRE.id,)]  # fmt: skip
+    with store.read() as uow:
+        assert uow.stories.feeds(WIRE.id) == ["wire", "outlet"]
+    updates = "SELECT channel, story_id FROM outbox WHERE story_id IS NOT NULL"
+    assert rows(store, updates) == []
+    # a copy that is news, from a third outlet, queues the update
+    third = replace(COPY, id="https://third.example/iran-drones", feed="third",
+                    link="https://third.example/iran-drones")  # fmt: skip
+    await pipeline.ingest([third], now=at + timedelta(minutes=1))
+    assert rows(store, updates) == [("hook", WIRE.id)]
