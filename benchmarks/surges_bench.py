@@ -9,9 +9,12 @@ feed per poll — through the real pipeline on a fresh store, twice in this proc
   evaluated under the rule's lock over the stored matches of two windows).
 
 Also the pure core alone (``monitor.surges.Replay``, the backtest's path) over the same matches.
-Prints seconds, articles per second and the ratio to the baseline.
+Prints seconds, articles per second and the ratio to the baseline. ``--copies N``: each article
+is carried by N feeds under the same guid and link (a wire story in N outlets), so that every
+copy after the first is a known article from a new feed (a surge member of its own).
 
-    .venv/bin/python benchmarks/surges_bench.py [--feeds 20] [--articles 200] [--store URL]
+    .venv/bin/python benchmarks/surges_bench.py [--feeds 20] [--articles 200] [--copies 1]
+        [--store URL]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,20 +54,24 @@ class Everything:
         return [RuleMatch(self.rule)]
 
 
-def polls(feeds: int, per_feed: int) -> list[list[Article]]:
-    """Each feed's articles evenly over 24 h (feeds offset), cut into polls, in time order."""
+def polls(feeds: int, per_feed: int, copies: int = 1) -> list[list[Article]]:
+    """Each feed's articles evenly over 24 h (feeds offset), cut into polls, in time order;
+    each also carried by the ``copies - 1`` next feeds (the same guid, link and time)."""
     step = timedelta(hours=24) / per_feed
     batches: list[tuple[datetime, list[Article]]] = []
+    carried: dict[int, list[Article]] = {f: [] for f in range(feeds)}
     for f in range(feeds):
         offset = step * f / feeds
-        items = [
-            Article(
+        for i in range(per_feed):
+            a = Article(
                 id=f"f{f}-{i}", feed=f"feed-{f}", title=f"Story {i} of feed {f}",
                 link=f"https://feed-{f}.example/{i}", published=START + offset + step * i,
-            )
-            for i in range(per_feed)
-        ]  # fmt: skip
-        for k in range(0, per_feed, PER_POLL):
+            )  # fmt: skip
+            for k in range(copies):
+                carried[(f + k) % feeds].append(replace(a, feed=f"feed-{(f + k) % feeds}"))
+    for items in carried.values():
+        items.sort(key=lambda a: (a.published, a.id))
+        for k in range(0, len(items), PER_POLL):
             chunk = items[k : k + PER_POLL]
             batches.append((chunk[-1].published, chunk))
     batches.sort(key=lambda b: b[0])
@@ -97,7 +105,7 @@ def run_core(surge: Surge, batches: list[list[Article]]) -> tuple[float, int]:
     ordered = sorted((a for b in batches for a in b), key=lambda a: (a.published, a.id))
     started = time.perf_counter()
     found = 0
-    for a in ordered:
+    for a in ordered:  # each copy as it comes (the backtest gives an article's feeds at once)
         found += len(replay.add("r", Member(a.id, a.feed, a.published)))
     return time.perf_counter() - started, found
 
@@ -106,9 +114,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--articles", type=int, default=200, help="per feed, over 24 h")
+    parser.add_argument("--copies", type=int, default=1, help="feeds carrying each article")
     parser.add_argument("--store", default=None, help="a store URL (default: a new SQLite file)")
     args = parser.parse_args()
-    batches = polls(args.feeds, args.articles)
+    batches = polls(args.feeds, args.articles, args.copies)
     total = sum(len(b) for b in batches)
     plain = Rule(id="busy", title="Busy story", severity="high", query="story")
     surging = Rule(id="busy", title="Busy story", severity="high", query="story",
@@ -126,7 +135,8 @@ def main() -> None:
     rows.append(("pure core (Replay, as backtest)", core_s))
     base = rows[0][1]
     window = total / 24 * 2 / args.feeds
-    print(f"{args.feeds} feeds x {args.articles} articles = {total} matches over 24 h, "
+    print(f"{args.feeds} feeds x {args.articles} articles x {args.copies} copies = {total} "
+          f"matches over 24 h, "
           f"{len(batches)} polls of <= {PER_POLL}; about {window:.0f} per feed per 2 h window; "
           f"{surges} surge(s)")  # fmt: skip
     print(f"{'variant':<34} {'seconds':>8} {'articles/s':>11} {'vs baseline':>12}")

@@ -158,7 +158,7 @@ def evaluate(
     ``known``: every member of the rule in :func:`needed_span` (the new ones included); a
     member given twice (the same article and feed) counts once.
     """
-    members = sorted({m.key: m for m in known}.values(), key=_order)
+    members = sorted({(m.article_id, m.feed): m for m in known}.values(), key=_order)
     news = sorted(set(new))
     if not members or not news:
         return Outcome(state)
