@@ -172,6 +172,8 @@ class Pipeline:
         if seen is Seen.KNOWN:
             if new_source:
                 self._count_new_source(uow, matcher, article, surging)
+                if self._stories is not None and not quiet:
+                    self._stories.carried(uow, stored_id, now)
             return None
         if seen is Seen.NEW:
             result.new += 1

@@ -85,6 +85,13 @@ class StoryFolder:
                 self._on_new_source(uow, where.story_id, now)
         return placed
 
+    def carried(self, uow: UnitOfWork, article_id: str, now: datetime) -> None:
+        """A feed newly carries a stored article itself (the same guid or canonical link):
+        one more outlet for the article's story, told like a copy that joined it."""
+        story = uow.stories.stories_of([article_id]).get(article_id)
+        if story is not None and self._on_new_source is not None:
+            self._on_new_source(uow, story, now)
+
     def _place_one(
         self, uow: UnitOfWork, article: Article, fp: Fingerprint, since: datetime, now: datetime
     ) -> Placed:

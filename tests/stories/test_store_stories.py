@@ -136,27 +136,7 @@ async def test_a_quiet_copy_joins_the_story_but_queues_no_update_on_both_backend
     """Regression: a copy that is not news — a new feed's backfill on its first poll, or one
     older than the retention — queued a story update. It joins the story and its feed is a
     source; an update waits for a copy that is news."""
-    from monitor.notifiers.story_updates import queue_story_updates
-
-    settings = make_settings(
-        feeds=[],
-        channels={
-            "hook": {"type": "webhook", "url": "https://hooks.example/x", "story_updates": True}
-        },
-    )
-    pipeline = Pipeline(
-        store,
-        lambda: ruleset,
-        lambda uow, alert, now: enqueue_alert(uow, alert, settings, now),
-        EventBus(),
-        retention=timedelta(days=90),
-        stories=StoryFolder(
-            StoriesConfig(),
-            on_new_source=lambda uow, story, now: queue_story_updates(
-                uow, story, channels=settings.channels, minutes=5, now=now
-            ),
-        ),
-    )
+    pipeline = _updating_pipeline(store, ruleset, make_settings)
     await pipeline.ingest([WIRE], now=NOW)
     execute(store, "UPDATE outbox SET status = 'sent', sent_at = :t", {"t": NOW})
     at = NOW + timedelta(minutes=1)
@@ -179,3 +159,51 @@ async def test_a_quiet_copy_joins_the_story_but_queues_no_update_on_both_backend
                     link="https://third.example/iran-drones")  # fmt: skip
     await pipeline.ingest([third], now=at + timedelta(minutes=1))
     assert rows(store, updates) == [("hook", WIRE.id)]
+
+
+def _updating_pipeline(store: Store, ruleset: RuleSet, make_settings: MakeSettings) -> Pipeline:
+    """A pipeline whose stories queue updates for a webhook channel that asked for them."""
+    from monitor.notifiers.story_updates import queue_story_updates
+
+    settings = make_settings(
+        feeds=[],
+        channels={
+            "hook": {"type": "webhook", "url": "https://hooks.example/x", "story_updates": True}
+        },
+    )
+    return Pipeline(
+        store,
+        lambda: ruleset,
+        lambda uow, alert, now: enqueue_alert(uow, alert, settings, now),
+        EventBus(),
+        retention=timedelta(days=90),
+        stories=StoryFolder(
+            StoriesConfig(),
+            on_new_source=lambda uow, story, now: queue_story_updates(
+                uow, story, channels=settings.channels, minutes=5, now=now
+            ),
+        ),
+    )
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+async def test_a_feed_carrying_the_very_same_article_is_a_new_outlet_of_its_story(
+    store: Store, ruleset: RuleSet, make_settings: MakeSettings, quiet: bool
+) -> None:
+    """Regression: a second feed carrying the article itself (the same guid or link) is
+    recorded as a source, but only near-duplicate copies queued a story update: an exact
+    copy was never placed in a story, so its outlet joining went untold."""
+    pipeline = _updating_pipeline(store, ruleset, make_settings)
+    await pipeline.ingest([WIRE], now=NOW)
+    execute(store, "UPDATE outbox SET status = 'sent', sent_at = :t", {"t": NOW})
+    at = NOW + timedelta(minutes=1)
+    mirror = replace(WIRE, feed="mirror")
+    if quiet:  # the mirror's first poll, the article older than its backfill limit
+        await pipeline.ingest([mirror], now=at, first_poll=True, backfill_after=at)
+    else:
+        await pipeline.ingest([mirror], now=at)
+    await pipeline.ingest([mirror], now=at + timedelta(minutes=1))  # polled again: nothing new
+    with store.read() as uow:
+        assert uow.stories.feeds(WIRE.id) == ["wire", "mirror"]
+    updates = rows(store, "SELECT channel, story_id FROM outbox WHERE story_id IS NOT NULL")
+    assert updates == ([] if quiet else [("hook", WIRE.id)])
