@@ -11,6 +11,7 @@ import pytest
 pytest.register_assert_rewrite("tests.stores")  # imported by a conftest before it is a plugin
 
 from monitor.config import Settings, resolve_paths  # noqa: E402
+from monitor.rules import RuleSet, load_rules  # noqa: E402
 
 pytest_plugins = ["tests.servers", "tests.stores"]  # loopback HTTP servers; real stores
 
@@ -53,3 +54,11 @@ def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeSettin
         return resolve_paths(Settings(**values), tmp_path)
 
     return make
+
+
+def ruleset_from(directory: Path, text: str) -> RuleSet:
+    """The rule set of one YAML text, written to ``directory/rules.yaml``; it must load."""
+    (directory / "rules.yaml").write_text(text, encoding="utf-8")
+    result = load_rules([directory / "rules.yaml"])
+    assert result.ruleset is not None, result.errors
+    return result.ruleset

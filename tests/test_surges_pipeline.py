@@ -20,7 +20,7 @@ from monitor.rules import RuleSet, load_rules
 from monitor.store import Store, open_store
 from monitor.store.surges import SurgeStateConflict
 from monitor.surges import SurgeState
-from tests.conftest import MakeSettings
+from tests.conftest import MakeSettings, ruleset_from
 from tests.stores import rows
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -39,10 +39,7 @@ rules:
 
 @pytest.fixture
 def ruleset(tmp_path: Path) -> RuleSet:
-    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
-    result = load_rules([tmp_path / "rules.yaml"])
-    assert result.ruleset is not None, result.errors
-    return result.ruleset
+    return ruleset_from(tmp_path, RULES)
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ from monitor.models import Article
 from monitor.notifiers import enqueue_alert
 from monitor.notifiers.story_updates import queue_story_updates
 from monitor.pipeline import Pipeline
-from monitor.rules import RuleSet, load_rules
+from monitor.rules import RuleSet
 from monitor.stories import StoriesConfig
 from monitor.stories.folding import StoryFolder
+from tests.conftest import ruleset_from
 
 from .conftest import T0, Harness
 
@@ -50,10 +51,7 @@ def copy_from(outlet: str) -> Article:
 
 
 def ruleset(tmp_path: Any) -> RuleSet:
-    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
-    result = load_rules([tmp_path / "rules.yaml"])
-    assert result.ruleset is not None
-    return result.ruleset
+    return ruleset_from(tmp_path, RULES)
 
 
 def pipeline(h: Harness, rules: RuleSet) -> Pipeline:

@@ -15,11 +15,11 @@ from monitor.config import Settings
 from monitor.models import Article
 from monitor.notifiers.routing import enqueue_alert
 from monitor.pipeline import Pipeline
-from monitor.rules import RuleSet, load_rules
+from monitor.rules import RuleSet
 from monitor.store import Store, open_store
 from monitor.stories import StoriesConfig
 from monitor.stories.folding import StoryFolder
-from tests.conftest import MakeSettings
+from tests.conftest import MakeSettings, ruleset_from
 from tests.stores import rows
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -71,10 +71,7 @@ OTHER = replace(
 
 @pytest.fixture
 def ruleset(tmp_path: Path) -> RuleSet:
-    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
-    result = load_rules([tmp_path / "rules.yaml"])
-    assert result.ruleset is not None, result.errors
-    return result.ruleset
+    return ruleset_from(tmp_path, RULES)
 
 
 @pytest.fixture
