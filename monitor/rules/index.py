@@ -115,6 +115,9 @@ class Index:
         # first pattern id -> second pattern id -> the longer phrases starting with those
         # two, as (leaf, the ids after the first): a phrase is looked at only when both occur
         self._multi: dict[int, dict[int, _Phrases]] = {}
+        # The same second ids as a set each: an article's ids are intersected with it by
+        # their stored hashes (iterating a dict's keys would read each key object).
+        self._seconds: dict[int, frozenset[int]] = {}
         self._in_multi: dict[int, int] = {}  # pattern id -> longer phrases using it
         self._pattern_refs: dict[int, int] = {}  # pattern id -> phrases in use with it
         self._leaf_refs: dict[int, int] = {}  # leaf -> rules using it
@@ -124,6 +127,7 @@ class Index:
         # holding the second: such a rule is listed under every leaf of its second set,
         # and an article walks only the lists whose two leaves both occur.
         self._paired: dict[int, dict[int, tuple[int, ...]]] = {}
+        self._paired_seconds: dict[int, frozenset[int]] = {}  # its second leaves, as a set
         # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
         # pattern ids used by longer phrases), or () when nothing. Replaced when full (an
         # article in progress keeps the one it started with); shared with the index this
@@ -183,6 +187,7 @@ class Index:
             new._words, new._prefixes = self._words, self._prefixes
             new._longest_prefix = self._longest_prefix
             new._single, new._multi = self._single, self._multi
+            new._seconds = self._seconds
             new._in_multi, new._pattern_refs = self._in_multi, self._pattern_refs
             new._known = self._known
         new._postings_from(self, remove, add)
@@ -258,6 +263,12 @@ class Index:
         self._words, self._prefixes, self._longest_prefix = words, prefixes, longest
         self._single, self._in_multi, self._pattern_refs = single, in_multi, pattern_refs
         self._multi = {pid: by_second for pid, by_second in multi.items() if by_second}
+        seconds = self._seconds = dict(old._seconds)
+        for first in copied:
+            if first in self._multi:
+                seconds[first] = frozenset(self._multi[first])
+            else:
+                seconds.pop(first, None)
 
     def _postings_from(
         self, old: Index, remove: Sequence[IndexEntry], add: Sequence[IndexEntry]
@@ -285,6 +296,7 @@ class Index:
                         gains[other].append(key)
         postings = self._postings = dict(old._postings)
         paired = self._paired = dict(old._paired)
+        paired_seconds = self._paired_seconds = dict(old._paired_seconds)
         for leaf in gone.keys() | plain.keys():
             dropped = gone.get(leaf)
             kept = postings.get(leaf, ())
@@ -308,8 +320,10 @@ class Index:
                     lists[other] = tuple(keys)
             if lists:
                 paired[leaf] = lists
+                paired_seconds[leaf] = frozenset(lists)
             else:
                 paired.pop(leaf, None)
+                paired_seconds.pop(leaf, None)
 
     # ------------------------------------------------------------------ matching
 
@@ -380,16 +394,15 @@ class Index:
         known: _Known,
     ) -> None:
         """Find the multi-word phrases all of whose word patterns occur in the field."""
-        patterns: set[int] = set()
-        for _, pids in in_phrases:
-            patterns |= pids
+        patterns: set[int] = set().union(*map(_PATTERNS, in_phrases))
         multi = self._multi
         words: Sequence[str | bytes] = scanned.words
         n = len(words)
         firsts = list(patterns & multi.keys())
-        tables = list(map(multi.__getitem__, firsts))
-        both = list(map(patterns.intersection, tables))  # the second words: usually none
-        for first, by_second, seconds in compress(zip(firsts, tables, both, strict=True), both):
+        # the second word patterns present under each first one: usually none
+        both = list(map(patterns.intersection, map(self._seconds.__getitem__, firsts)))
+        for first, seconds in compress(zip(firsts, both, strict=True), both):
+            by_second = multi[first]
             starts: list[int] | None = None
             for leaf, rest in chain.from_iterable(map(by_second.__getitem__, seconds)):
                 if len(rest) > 1 and not patterns.issuperset(rest):
@@ -418,8 +431,12 @@ class Index:
         postings = self._postings
         found = set(chain.from_iterable(map(postings.__getitem__, postings.keys() & present)))
         paired = self._paired
-        tables = list(map(paired.__getitem__, paired.keys() & present))
-        both = list(map(present.__and__, tables))  # the second leaves present: usually none
-        for by_second, others in compress(zip(tables, both, strict=True), both):
-            found.update(chain.from_iterable(map(by_second.__getitem__, others)))
+        anchors = list(paired.keys() & present)
+        if anchors:
+            here = set(present)
+            # the second leaves present under each anchor present: usually none
+            both = list(map(here.intersection, map(self._paired_seconds.__getitem__, anchors)))
+            for leaf, others in compress(zip(anchors, both, strict=True), both):
+                by_second = paired[leaf]
+                found.update(chain.from_iterable(map(by_second.__getitem__, others)))
         return sorted(found)
