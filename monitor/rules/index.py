@@ -280,20 +280,22 @@ class Index:
             for leaf in entry.anchors:
                 gone[leaf].add(key)
         plain: defaultdict[int, list[int]] = defaultdict(list)  # leaf -> keys it gains
-        # leaf -> leaf of a second set -> keys it gains
-        pairs: defaultdict[int, defaultdict[int, list[int]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        pairs: dict[int, dict[int, list[int]]] = {}  # leaf -> leaf of a second set -> keys
         for key, _, anchors, also in add:
             if also is None:
                 for leaf in anchors:
                     plain[leaf].append(key)
             else:
-                second = sorted(also)
                 for leaf in anchors:
-                    gains = pairs[leaf]
-                    for other in second:
-                        gains[other].append(key)
+                    gains = pairs.get(leaf)
+                    if gains is None:
+                        gains = pairs[leaf] = {}
+                    for other in also:
+                        keys = gains.get(other)
+                        if keys is None:
+                            gains[other] = [key]
+                        else:
+                            keys.append(key)
         postings = self._postings = dict(old._postings)
         paired = self._paired = dict(old._paired)
         paired_seconds = self._paired_seconds = dict(old._paired_seconds)
@@ -308,16 +310,20 @@ class Index:
                 postings.pop(leaf, None)
         for leaf in gone.keys() | pairs.keys():
             dropped = gone.get(leaf)
-            gained: dict[int, list[int]] = pairs.get(leaf, {})
-            lists: dict[int, tuple[int, ...]] = {}
-            for other, had in paired.get(leaf, {}).items():
-                rules = [k for k in had if k not in dropped] if dropped else list(had)
-                rules += gained.get(other, ())
-                if rules:
-                    lists[other] = tuple(rules)
-            for other, keys in gained.items():
-                if other not in lists:
-                    lists[other] = tuple(keys)
+            gained = pairs.get(leaf, {})
+            before = paired.get(leaf)
+            if before is None:  # a new anchor (every one, on a first build)
+                lists = {other: tuple(keys) for other, keys in gained.items()}
+            else:
+                lists = {}
+                for other, had in before.items():
+                    rules = [k for k in had if k not in dropped] if dropped else list(had)
+                    rules += gained.get(other, ())
+                    if rules:
+                        lists[other] = tuple(rules)
+                for other, keys in gained.items():
+                    if other not in lists:
+                        lists[other] = tuple(keys)
             if lists:
                 paired[leaf] = lists
                 paired_seconds[leaf] = frozenset(lists)
