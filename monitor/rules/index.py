@@ -4,8 +4,9 @@ As in Lucene's Monitor (Luwak) and the Elasticsearch percolator: each article fi
 is tokenized once; each distinct word is looked up once (exact form, folded form,
 and its prefixes) to get the word patterns it satisfies, remembered per raw word;
 one-word phrases follow directly, and the phrases of several words are keyed by their
-first word and checked at its positions; each rule is indexed under a rare set of
-phrases one of which must occur (and often a second set), so only candidate rules are
+first two words (both must occur before any position is looked at) and checked at the
+first word's positions; each rule is indexed under a rare set of phrases one of which
+must occur (and often a second set, keyed by both), so only candidate rules are
 evaluated.
 
 Per article the work is in C wherever possible (set of words, one dictionary lookup per
@@ -40,6 +41,8 @@ _PATTERNS = itemgetter(1)  # of a _WordInfo: the pattern ids used by multi-word 
 _NO_WORD: _WordInfo = ((), frozenset())
 _Known = dict[str | bytes, _WordInfo | tuple[()]]  # every raw word looked up: () if nothing
 _LEAVES = attrgetter("leaves")
+# The longer phrases under one first and second word pattern: (leaf, the ids after the first).
+_Phrases = tuple[tuple[int, tuple[int, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +112,22 @@ class Index:
         self._prefixes: dict[tuple[str, bool], int] = {}  # the same for prefix patterns
         self._longest_prefix = 0
         self._single: dict[int, int] = {}  # pattern id -> leaf of its one-word phrase
-        # first pattern id -> the longer phrases starting with it, as (leaf, further ids)
-        self._multi: dict[int, tuple[tuple[int, tuple[int, ...]], ...]] = {}
+        # first pattern id -> second pattern id -> the longer phrases starting with those
+        # two, as (leaf, the ids after the first): a phrase is looked at only when both occur
+        self._multi: dict[int, dict[int, _Phrases]] = {}
+        # The same second ids as a set each: an article's ids are intersected with it by
+        # their stored hashes (iterating a dict's keys would read each key object).
+        self._seconds: dict[int, frozenset[int]] = {}
         self._in_multi: dict[int, int] = {}  # pattern id -> longer phrases using it
         self._pattern_refs: dict[int, int] = {}  # pattern id -> phrases in use with it
         self._leaf_refs: dict[int, int] = {}  # leaf -> rules using it
         # Which rules to evaluate, by the leaves that occur:
         self._postings: dict[int, tuple[int, ...]] = {}  # leaf -> rules anchored on it alone
-        # leaf -> the rules anchored on it and on a second set of leaves, flat: rule r is
-        # listed once per leaf of its second set, in step with that leaf in _paired_also.
-        self._paired_rules: dict[int, tuple[int, ...]] = {}
-        self._paired_also: dict[int, tuple[int, ...]] = {}
+        # leaf -> leaf of a second set -> the rules anchored on the first and on a set
+        # holding the second: such a rule is listed under every leaf of its second set,
+        # and an article walks only the lists whose two leaves both occur.
+        self._paired: dict[int, dict[int, tuple[int, ...]]] = {}
+        self._paired_seconds: dict[int, frozenset[int]] = {}  # its second leaves, as a set
         # Every raw word looked up so far: what it satisfies (one-word phrase leaves,
         # pattern ids used by longer phrases), or () when nothing. Replaced when full (an
         # article in progress keeps the one it started with); shared with the index this
@@ -138,9 +146,14 @@ class Index:
             len(self._pattern_refs),
             # the phrase structure's nodes: first words, then the further words of long phrases
             len(self._single.keys() | multi.keys())
-            + sum(len(rest) for phrases in multi.values() for _, rest in phrases),
+            + sum(
+                len(rest)
+                for by_second in multi.values()
+                for phrases in by_second.values()
+                for _, rest in phrases
+            ),
             sum(map(len, self._postings.values()))
-            + sum(len(set(rules)) for rules in self._paired_rules.values()),
+            + sum(len(set(chain.from_iterable(p.values()))) for p in self._paired.values()),
         )
 
     # ------------------------------------------------------------------ updating
@@ -174,6 +187,7 @@ class Index:
             new._words, new._prefixes = self._words, self._prefixes
             new._longest_prefix = self._longest_prefix
             new._single, new._multi = self._single, self._multi
+            new._seconds = self._seconds
             new._in_multi, new._pattern_refs = self._in_multi, self._pattern_refs
             new._known = self._known
         new._postings_from(self, remove, add)
@@ -186,7 +200,17 @@ class Index:
         words, prefixes = dict(old._words), dict(old._prefixes)
         single, in_multi = dict(old._single), dict(old._in_multi)
         pattern_refs = dict(old._pattern_refs)
-        multi: dict[int, Sequence[tuple[int, tuple[int, ...]]]] = dict(old._multi)
+        multi = dict(old._multi)
+        copied: set[int] = set()  # first pattern ids whose inner table is this index's own
+
+        def own(first: int) -> dict[int, _Phrases]:
+            """The table under ``first``, copied from ``old`` before it is changed."""
+            if first in copied:
+                return multi[first]
+            copied.add(first)
+            found = multi[first] = dict(multi.get(first, {}))
+            return found
+
         by_id = vocabulary.pattern_by_id
         longest = old._longest_prefix
         shrunk = False
@@ -195,7 +219,12 @@ class Index:
             if len(pids) == 1:
                 del single[pids[0]]
             else:
-                multi[pids[0]] = [p for p in multi[pids[0]] if p[0] != leaf]
+                by_second = own(pids[0])
+                left = tuple(p for p in by_second[pids[1]] if p[0] != leaf)
+                if left:
+                    by_second[pids[1]] = left
+                else:
+                    del by_second[pids[1]]
                 for pid in set(pids):
                     in_multi[pid] -= 1
                     if not in_multi[pid]:
@@ -225,15 +254,21 @@ class Index:
             if len(pids) == 1:
                 single[pids[0]] = leaf
             else:
-                phrases = multi.get(pids[0], ())
-                multi[pids[0]] = [*phrases, (leaf, pids[1:])]
+                by_second = own(pids[0])
+                by_second[pids[1]] = (*by_second.get(pids[1], ()), (leaf, pids[1:]))
                 for pid in set(pids):
                     in_multi[pid] = in_multi.get(pid, 0) + 1
         if shrunk:
             longest = max((len(text) for text, _ in prefixes), default=0)
         self._words, self._prefixes, self._longest_prefix = words, prefixes, longest
         self._single, self._in_multi, self._pattern_refs = single, in_multi, pattern_refs
-        self._multi = {pid: tuple(phrases) for pid, phrases in multi.items() if phrases}
+        self._multi = {pid: by_second for pid, by_second in multi.items() if by_second}
+        seconds = self._seconds = dict(old._seconds)
+        for first in copied:
+            if first in self._multi:
+                seconds[first] = frozenset(self._multi[first])
+            else:
+                seconds.pop(first, None)
 
     def _postings_from(
         self, old: Index, remove: Sequence[IndexEntry], add: Sequence[IndexEntry]
@@ -245,21 +280,25 @@ class Index:
             for leaf in entry.anchors:
                 gone[leaf].add(key)
         plain: defaultdict[int, list[int]] = defaultdict(list)  # leaf -> keys it gains
-        paired_keys: defaultdict[int, list[int]] = defaultdict(list)  # the same, paired:
-        paired_second: defaultdict[int, list[int]] = defaultdict(list)  # with a leaf each
+        pairs: dict[int, dict[int, list[int]]] = {}  # leaf -> leaf of a second set -> keys
         for key, _, anchors, also in add:
             if also is None:
                 for leaf in anchors:
                     plain[leaf].append(key)
             else:
-                second = sorted(also)
-                keys = [key] * len(second)
                 for leaf in anchors:
-                    paired_keys[leaf] += keys
-                    paired_second[leaf] += second
+                    gains = pairs.get(leaf)
+                    if gains is None:
+                        gains = pairs[leaf] = {}
+                    for other in also:
+                        keys = gains.get(other)
+                        if keys is None:
+                            gains[other] = [key]
+                        else:
+                            keys.append(key)
         postings = self._postings = dict(old._postings)
-        paired_rules = self._paired_rules = dict(old._paired_rules)
-        paired_also = self._paired_also = dict(old._paired_also)
+        paired = self._paired = dict(old._paired)
+        paired_seconds = self._paired_seconds = dict(old._paired_seconds)
         for leaf in gone.keys() | plain.keys():
             dropped = gone.get(leaf)
             kept = postings.get(leaf, ())
@@ -269,23 +308,28 @@ class Index:
                 postings[leaf] = tuple(found)
             else:
                 postings.pop(leaf, None)
-        for leaf in gone.keys() | paired_keys.keys():
+        for leaf in gone.keys() | pairs.keys():
             dropped = gone.get(leaf)
-            rules: list[int] = []
-            seconds: list[int] = []
-            if leaf in paired_rules:
-                pairs = zip(paired_rules[leaf], paired_also[leaf], strict=True)
-                for k, a in pairs:
-                    if not dropped or k not in dropped:
-                        rules.append(k)
-                        seconds.append(a)
-            rules += paired_keys.get(leaf, ())
-            seconds += paired_second.get(leaf, ())
-            if rules:
-                paired_rules[leaf], paired_also[leaf] = tuple(rules), tuple(seconds)
+            gained = pairs.get(leaf, {})
+            before = paired.get(leaf)
+            if before is None:  # a new anchor (every one, on a first build)
+                lists = {other: tuple(keys) for other, keys in gained.items()}
             else:
-                paired_rules.pop(leaf, None)
-                paired_also.pop(leaf, None)
+                lists = {}
+                for other, had in before.items():
+                    rules = [k for k in had if k not in dropped] if dropped else list(had)
+                    rules += gained.get(other, ())
+                    if rules:
+                        lists[other] = tuple(rules)
+                for other, keys in gained.items():
+                    if other not in lists:
+                        lists[other] = tuple(keys)
+            if lists:
+                paired[leaf] = lists
+                paired_seconds[leaf] = frozenset(lists)
+            else:
+                paired.pop(leaf, None)
+                paired_seconds.pop(leaf, None)
 
     # ------------------------------------------------------------------ matching
 
@@ -356,16 +400,18 @@ class Index:
         known: _Known,
     ) -> None:
         """Find the multi-word phrases all of whose word patterns occur in the field."""
-        patterns: set[int] = set()
-        for _, pids in in_phrases:
-            patterns |= pids
+        patterns: set[int] = set().union(*map(_PATTERNS, in_phrases))
         multi = self._multi
         words: Sequence[str | bytes] = scanned.words
         n = len(words)
-        for first in patterns & multi.keys():
+        firsts = list(patterns & multi.keys())
+        # the second word patterns present under each first one: usually none
+        both = list(map(patterns.intersection, map(self._seconds.__getitem__, firsts)))
+        for first, seconds in compress(zip(firsts, both, strict=True), both):
+            by_second = multi[first]
             starts: list[int] | None = None
-            for leaf, rest in multi[first]:
-                if not patterns.issuperset(rest):
+            for leaf, rest in chain.from_iterable(map(by_second.__getitem__, seconds)):
+                if len(rest) > 1 and not patterns.issuperset(rest):
                     continue
                 if starts is None:
                     starts = []
@@ -384,15 +430,19 @@ class Index:
     def candidates(self, occ: Occurrences) -> list[int]:
         """Keys of the rules one of whose anchor phrases occurs, ascending.
 
-        Every step runs in C: a rule anchored on a pair of phrase sets is kept when its
-        second set occurs too.
+        A rule anchored on a pair of phrase sets is found only under a pair of leaves
+        that both occur: the lists walked are those of rules that are candidates.
         """
         present = occ.masks.keys()
-        plain = self._postings.keys() & present
-        found = set(chain.from_iterable(map(self._postings.__getitem__, plain)))
-        paired = self._paired_rules.keys() & present
-        if paired:
-            rules = chain.from_iterable(map(self._paired_rules.__getitem__, paired))
-            also = chain.from_iterable(map(self._paired_also.__getitem__, paired))
-            found.update(compress(rules, map(occ.masks.__contains__, also)))
+        postings = self._postings
+        found = set(chain.from_iterable(map(postings.__getitem__, postings.keys() & present)))
+        paired = self._paired
+        anchors = list(paired.keys() & present)
+        if anchors:
+            here = set(present)
+            # the second leaves present under each anchor present: usually none
+            both = list(map(here.intersection, map(self._paired_seconds.__getitem__, anchors)))
+            for leaf, others in compress(zip(anchors, both, strict=True), both):
+                by_second = paired[leaf]
+                found.update(chain.from_iterable(map(by_second.__getitem__, others)))
         return sorted(found)

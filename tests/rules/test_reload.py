@@ -34,6 +34,7 @@ TEMPLATES = [
     "ATLEAST/2({w}, {w2}, @{s})",
     "({n} OR @{s}) ONEAR/4 {w}",
     "ATLEAST/2({w})",
+    '"{n} {w} {w2}" OR "{n} {w}"',  # phrases sharing their first two words
 ]
 
 
