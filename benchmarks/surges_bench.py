@@ -53,6 +53,9 @@ class Everything:
     def match(self, article: Article) -> list[RuleMatch]:
         return [RuleMatch(self.rule)]
 
+    def get(self, rule_id: str) -> Rule | None:
+        return self.rule if rule_id == self.rule.id else None
+
 
 def polls(feeds: int, per_feed: int, copies: int = 1) -> list[list[Article]]:
     """Each feed's articles evenly over 24 h (feeds offset), cut into polls, in time order;

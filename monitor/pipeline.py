@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol
 
 from monitor.bus import EventBus
 from monitor.events import AlertQueued, ArticleDiscovered, RuleMatched
-from monitor.models import Alert, Article, RuleMatch, alert_id
+from monitor.models import Alert, Article, Rule, RuleMatch, alert_id
 from monitor.notifiers.routing import lock_rules
 from monitor.sources.identity import canonical_url
 from monitor.store import Store, UnitOfWork
@@ -33,6 +33,8 @@ class Matcher(Protocol):
     """Anything that can match an article against the active rules (a compiled RuleSet)."""
 
     def match(self, article: Article) -> list[RuleMatch]: ...
+
+    def get(self, rule_id: str) -> Rule | None: ...
 
 
 Enqueue = Callable[[UnitOfWork, Alert, datetime], AlertQueued]
@@ -189,13 +191,12 @@ class Pipeline:
         """A feed newly carries a stored article (the same guid or canonical link): it is one
         more feed for the surge rules that matched the article — those that match this feed's
         copy (a rule limited to some feeds may not) — counted with the chunk's new matches."""
-        rules = [m.rule for m in matcher.match(article) if m.rule.surge is not None]
-        if not rules:
-            return
         matched = uow.articles.matched_rules(article.id)
-        for rule in rules:
-            if rule.id in matched:
-                pending = surging.setdefault(rule.id, NewMatches(rule))
+        if not any((r := matcher.get(i)) is not None and r.surge is not None for i in matched):
+            return  # no surge rule matched it: no need to match this copy
+        for m in matcher.match(article):
+            if m.rule.surge is not None and m.rule.id in matched:
+                pending = surging.setdefault(m.rule.id, NewMatches(m.rule))
                 pending.members.add(Source(article.id, article.feed))
 
     def _alert_one(

@@ -159,14 +159,6 @@ class ArticleRepo:
         )
         return [r[0] for r in rows]
 
-    def sources(self, article_id: str) -> list[str]:
-        """Every feed that carried the article, in the order they did."""
-        s = article_sources.c
-        rows = self._conn.execute(
-            select(s.feed).where(s.article_id == article_id).order_by(s.seen_at, s.feed)
-        )
-        return [r[0] for r in rows]
-
     def sources_of(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
         """Every feed that carried each of these articles, in the order they did (one
         statement for a backtest's page)."""

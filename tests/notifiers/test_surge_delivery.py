@@ -39,6 +39,9 @@ class OneRule:
     def match(self, article: Article) -> list[RuleMatch]:
         return [RuleMatch(self.rule)]
 
+    def get(self, rule_id: str) -> Rule | None:
+        return self.rule if rule_id == self.rule.id else None
+
 
 def articles() -> list[Article]:
     """Twelve articles within 40 minutes, the last the third feed's (more than an alert shows)."""
