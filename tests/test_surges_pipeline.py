@@ -233,17 +233,10 @@ def test_two_instances_completing_a_surge_at_once_fire_it_once(
     """Two instances (two stores, two threads) each bring the third feed's article at the
     same moment, for many rounds: exactly one surge alert per round."""
     rounds = 8
-    rules = "rules:\n" + "".join(
-        f"  - {{id: s{i}, title: S{i}, query: 'topic{i}', surge: {{sources: 3, within: 2h}}}}\n"
-        for i in range(rounds)
-    )
-    path = tmp_path / "surge-rules.yaml"
-    path.write_text(rules, encoding="utf-8")
-    loaded = load_rules([path])
-    assert loaded.ruleset is not None, loaded.errors
+    ruleset = _round_rules(tmp_path, rounds)
     stores = [open_store(pg_url), open_store(pg_url)]
     try:
-        pipelines = [make_pipeline(s, loaded.ruleset, settings) for s in stores]
+        pipelines = [make_pipeline(s, ruleset, settings) for s in stores]
         for i in range(rounds):
             asyncio.run(ingest(pipelines[0], news("reuters", i, 0, text=f"topic{i}")))
             raised = _at_once(
@@ -435,17 +428,10 @@ def test_three_feeds_bringing_one_wire_article_at_once_from_two_instances_fire_o
     two instances (three threads, two stores), for several rounds: one surge per round,
     listing the three feeds."""
     rounds = 6
-    rules = "rules:\n" + "".join(
-        f"  - {{id: s{i}, title: S{i}, query: 'topic{i}', surge: {{sources: 3, within: 2h}}}}\n"
-        for i in range(rounds)
-    )
-    path = tmp_path / "surge-rules.yaml"
-    path.write_text(rules, encoding="utf-8")
-    loaded = load_rules([path])
-    assert loaded.ruleset is not None, loaded.errors
+    ruleset = _round_rules(tmp_path, rounds)
     stores = [open_store(pg_url), open_store(pg_url)]
     try:
-        pipelines = [make_pipeline(s, loaded.ruleset, settings) for s in stores]
+        pipelines = [make_pipeline(s, ruleset, settings) for s in stores]
         for i in range(rounds):
             wire = news("wire", i, 30, text=f"topic{i}")
             copies = [
@@ -464,3 +450,15 @@ def test_three_feeds_bringing_one_wire_article_at_once_from_two_instances_fire_o
     finally:
         for s in stores:
             s.close()
+
+
+def _round_rules(directory: Path, rounds: int) -> RuleSet:
+    """One surge rule per round (3 feeds within 2h), each on its own topic word."""
+    return ruleset_from(
+        directory,
+        "rules:\n"
+        + "".join(
+            f"  - {{id: s{i}, title: S{i}, query: 'topic{i}', surge: {{sources: 3, within: 2h}}}}\n"
+            for i in range(rounds)
+        ),
+    )
