@@ -72,11 +72,10 @@ class OutboxRepo:
             if alert_id is not None
             else outbox_id("digest", digest_id or "", channel)
         )
-        inserted = insert_ignore(
-            self._conn,
-            outbox,
-            {"id": row_id, "alert_id": alert_id, "digest_id": digest_id, "channel": channel,
-             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now},
+        inserted = self._insert(
+            row_id,
+            {"alert_id": alert_id, "digest_id": digest_id, "channel": channel,
+             "next_attempt_at": now, "created_at": now},
         )  # fmt: skip
         return row_id, inserted
 
@@ -86,18 +85,17 @@ class OutboxRepo:
     ) -> bool:  # fmt: skip
         """One update per (story, channel, time slot), however many outlets join in it:
         the id derives from them and the database keeps the first. False: already queued."""
-        _row_id, inserted = self._insert(
+        return self._insert(
             outbox_id("story", f"{story_id}\x00{slot}", channel),
             {"alert_id": alert_id, "story_id": story_id, "channel": channel,
              "next_attempt_at": due, "created_at": now},
         )  # fmt: skip
-        return inserted
 
-    def _insert(self, row_id: str, values: dict[str, object]) -> tuple[str, bool]:
-        inserted = insert_ignore(
+    def _insert(self, row_id: str, values: dict[str, object]) -> bool:
+        """A pending delivery under its deterministic id; False when it already existed."""
+        return insert_ignore(
             self._conn, outbox, {"id": row_id, "status": "pending", "attempts": 0, **values}
         )
-        return row_id, inserted
 
     def sent_channels(self, alert_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(alert, channel) of each alert delivered (not a story update), oldest first."""
